@@ -1,0 +1,136 @@
+//! `qvirt`: what virsh does for virt-install's guests, over the state
+//! folders qvirt-install keeps, with no daemon.
+
+use clap::{Args, Parser, Subcommand};
+
+/// `qvirt`: manage the guests that qvirt-install made.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "qvirt",
+    version,
+    about = "Manage the guests that qvirt-install made, as virsh does, with no daemon",
+    max_term_width = 100
+)]
+pub struct QvirtArgs {
+    /// Hypervisor connection: qemu:///system or qemu:///session
+    #[arg(short = 'c', long, global = true, value_name = "URI")]
+    pub connect: Option<String>,
+    /// Print only errors
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Print every QMP message and external command
+    #[arg(short = 'd', long, global = true)]
+    pub debug: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: QvirtCommand,
+}
+
+/// A guest, by name.
+#[derive(Debug, Clone, Args)]
+pub struct GuestName {
+    /// The guest's name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+/// `qvirt`'s commands, named as in virsh.
+#[derive(Debug, Clone, Subcommand)]
+pub enum QvirtCommand {
+    /// List guests: name, state, pid, memory, vCPUs, display and console
+    List {
+        /// Also list guests that are shut off
+        #[arg(long)]
+        all: bool,
+        /// Print JSON, one object per guest, for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a defined guest from its saved definition
+    Start {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+        /// Attach to the serial console once it runs
+        #[arg(long)]
+        console: bool,
+    },
+    /// Ask the guest to power off (ACPI), and force it after a timeout
+    Shutdown {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+        /// Seconds to wait for the guest before forcing it off
+        #[arg(long, default_value_t = 180, value_name = "SECONDS")]
+        timeout: u64,
+    },
+    /// Ask the guest to reboot (ACPI reset through the guest)
+    Reboot {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Reset the guest at once, as the reset button does
+    Reset {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Stop the guest at once
+    Destroy {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Pause the guest's vCPUs
+    Suspend {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Resume a paused guest
+    Resume {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Attach to the guest's serial console; Ctrl+] leaves it
+    Console {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Forget a guest that is off
+    Undefine {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+        /// Also delete the disk images its definition lists
+        #[arg(long)]
+        remove_all_storage: bool,
+    },
+    /// Print the guest's QEMU command line, shell-quoted
+    Dumpargs {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+    /// Send one QMP command and print the reply as JSON
+    Qmp {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+        /// The QMP command, such as query-status
+        #[arg(value_name = "COMMAND")]
+        command: String,
+        /// Its arguments, as a JSON object
+        #[arg(value_name = "JSON-ARGUMENTS")]
+        arguments: Option<String>,
+    },
+    /// Print the guest's VNC or SPICE address
+    Domdisplay {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
+}
