@@ -1,1 +1,596 @@
-//! Placeholder: filled in by its owner.
+//! The typed guest specification: what the user asked for, validated.
+//!
+//! [`GuestSpec::from_args`] is a pure function from the raw command line
+//! (after the compat rewrites of [`crate::cli`]) to a [`GuestSpec`]. It
+//! reads no files and starts nothing: checks that need the machine (does
+//! the ISO exist, is the name free) belong to [`crate::runtime`].
+//!
+//! Every option virt-install accepts is either turned into a field here or
+//! refused with `--X is not supported yet`; none is ignored.
+
+mod boot;
+mod chardev;
+mod disk;
+mod graphics;
+mod machine;
+mod network;
+
+pub use boot::{Boot, BootDevice, Install, KernelBoot};
+pub use chardev::{CharBackend, CharDevice, CharTarget};
+pub use disk::{Cache, Disk, DiskBus, DiskDevice, DiskIo, NewImage};
+pub use graphics::{Graphics, GraphicsKind, Listen, VideoModel};
+pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
+pub use network::{Nic, NicBackend};
+
+use crate::cli::InstallArgs;
+use crate::osinfo::OsInfo;
+use crate::paths::Connection;
+use crate::subopt::{self, SubOptError, SubOpts};
+
+/// A whole guest, as the user described it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GuestSpec {
+    /// `--name`; `None` lets the runtime pick one as virt-install does.
+    pub name: Option<String>,
+    /// The connection, which decides where files live.
+    pub connection: Connection,
+    /// The guest OS, from `--osinfo`.
+    pub os: OsInfo,
+    /// `--memory`.
+    pub memory: Memory,
+    /// `--vcpus`.
+    pub vcpus: Vcpus,
+    /// `--cpu`.
+    pub cpu: Cpu,
+    /// `--machine`; `None` is q35.
+    pub machine: Option<String>,
+    /// `--virt-type`; `None` is KVM when it works, else TCG.
+    pub virt_type: Option<VirtType>,
+    /// How the OS gets onto the guest.
+    pub install: Install,
+    /// `--boot`: the guest's permanent boot settings.
+    pub boot: Boot,
+    /// `--disk`, in order.
+    pub disks: Vec<Disk>,
+    /// `--network`, in order; `None` means virt-install's default NIC.
+    pub networks: Option<Vec<Nic>>,
+    /// `--graphics`.
+    pub graphics: Graphics,
+    /// `--video`; `None` picks a model for the OS and graphics.
+    pub video: Option<VideoModel>,
+    /// `--serial` and `--console`; `None` means one console on the
+    /// guest's first serial port.
+    pub chardevs: Option<Vec<CharDevice>>,
+    /// `--memballoon`: whether the guest gets a virtio balloon.
+    pub balloon: bool,
+    /// `--rng`: the host source of a virtio RNG; `None` follows the OS.
+    pub rng: Option<Rng>,
+    /// `--qemu-commandline` arguments, appended verbatim.
+    pub qemu_args: Vec<String>,
+    /// `--qemu-commandline env=NAME=VALUE`: QEMU's environment.
+    pub qemu_env: Vec<(String, String)>,
+    /// What qvirt-install does once the guest is defined.
+    pub run: RunOptions,
+}
+
+/// `--rng`: where a virtio RNG takes its entropy.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Rng {
+    /// No RNG device (`--rng none`).
+    None,
+    /// A host device such as `/dev/urandom`.
+    Random(String),
+    /// QEMU's own source (`--rng builtin`).
+    Builtin,
+}
+
+/// `--autoconsole`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum AutoConsole {
+    /// Decide from the graphics, as virt-install does.
+    Default,
+    /// Attach this terminal to the serial console.
+    Text,
+    /// Start a VNC or SPICE viewer.
+    Graphical,
+    /// Attach nothing (`--noautoconsole`).
+    None,
+}
+
+/// What qvirt-install does after the guest is defined.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunOptions {
+    /// `--autoconsole` / `--noautoconsole`.
+    pub autoconsole: AutoConsole,
+    /// `--wait`: minutes; negative waits until the install ends.
+    pub wait: Option<i64>,
+    /// `--noreboot`.
+    pub noreboot: bool,
+    /// `--transient`.
+    pub transient: bool,
+    /// `--destroy-on-exit`.
+    pub destroy_on_exit: bool,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// `--print-qemu`, or `--print-xml` with the step it asked for.
+    pub print: Option<PrintStep>,
+    /// `--quiet`.
+    pub quiet: bool,
+    /// `--debug`.
+    pub debug: bool,
+}
+
+/// Which commands `--print-qemu` / `--print-xml STEP` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PrintStep {
+    /// Every command: `qemu-img`, then the install and final QEMU.
+    All,
+    /// The install phase's QEMU (or the only one).
+    Install,
+    /// The final QEMU.
+    Final,
+}
+
+/// Why a command line does not make a guest.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// A sub-option string was malformed.
+    #[error(transparent)]
+    SubOpt(#[from] SubOptError),
+    /// Options that virt-install has and qvirt does not have yet.
+    #[error("{} {} not supported yet", .options.join(", "), if .options.len() == 1 { "is" } else { "are" })]
+    Unsupported {
+        /// The options as the user spells them, e.g. `--hostdev`.
+        options: Vec<String>,
+    },
+    /// A value virt-install refuses, in its words: `Error: --OPT RAW: why`.
+    #[error("Error: --{option} {raw}: {reason}")]
+    Value {
+        /// The option without dashes.
+        option: &'static str,
+        /// The value as the user wrote it.
+        raw: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Anything else, in virt-install's words where it has them.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Things a spec conversion reads from the environment, passed in so the
+/// conversion stays pure.
+#[derive(Debug, Clone, Default)]
+pub struct SpecEnv {
+    /// `LIBVIRT_DEFAULT_URI`.
+    pub default_uri: Option<String>,
+    /// Whether the user is root.
+    pub is_root: bool,
+    /// `VIRTINSTALL_OSINFO_DISABLE_REQUIRE` is set.
+    pub osinfo_require_disabled: bool,
+}
+
+impl SpecEnv {
+    /// Reads this process's environment.
+    pub fn from_process() -> SpecEnv {
+        SpecEnv {
+            default_uri: std::env::var("LIBVIRT_DEFAULT_URI").ok(),
+            is_root: rustix::process::geteuid().is_root(),
+            osinfo_require_disabled: std::env::var_os("VIRTINSTALL_OSINFO_DISABLE_REQUIRE")
+                .is_some_and(|v| !v.is_empty()),
+        }
+    }
+}
+
+/// A spec together with the warnings its conversion gave.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The guest.
+    pub spec: GuestSpec,
+    /// Warnings to show the user, in virt-install's words.
+    pub warnings: Vec<String>,
+}
+
+impl GuestSpec {
+    /// Validates and types the command line. `args` has been through the
+    /// compat rewrites already.
+    pub fn from_args(args: &InstallArgs, env: &SpecEnv) -> Result<Resolved, SpecError> {
+        refuse_unsupported(args)?;
+        let mut warnings = Vec::new();
+
+        let connection = connection(args.general.connect.as_deref(), env)?;
+        let name = args
+            .general
+            .name
+            .as_deref()
+            .map(validate_name)
+            .transpose()?;
+        let install = boot::install_from_args(args)?;
+        let boot = boot::Boot::from_args(&args.install.boot)?;
+        let install = install
+            .or_else(|| boot.implied_install())
+            .unwrap_or(Install::None);
+        let os = os_from_args(args, &install, env, &mut warnings)?;
+
+        let memory = Memory::from_args(&args.general.memory)?;
+        let cpu = Cpu::from_args(&args.general.cpu, &mut warnings)?;
+        let vcpus = Vcpus::from_args(&args.general.vcpus)?;
+        let virt_type = args
+            .virt
+            .virt_type
+            .as_deref()
+            .map(VirtType::parse)
+            .transpose()?;
+        machine::check_arch(args.virt.arch.as_deref())?;
+        let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
+
+        let disks = disk::disks_from_args(&args.devices.disk)?;
+        let networks = network::nics_from_args(&args.devices.network)?;
+        let graphics = Graphics::from_args(&args.devices.graphics)?;
+        let video = graphics::video_from_args(&args.devices.video)?;
+        let chardevs = chardev::chardevs_from_args(&args.devices.serial, &args.devices.console)?;
+        let balloon = balloon_from_args(&args.devices.memballoon)?;
+        let rng = rng_from_args(&args.devices.rng)?;
+        let (qemu_args, qemu_env) = qemu_commandline(&args.guest.qemu_commandline)?;
+        let run = RunOptions::from_args(args)?;
+
+        check_requirements(&memory, disks.is_some(), &install, &boot)?;
+        let disks = disks.unwrap_or_default();
+        let spec = GuestSpec {
+            name,
+            connection,
+            os,
+            memory,
+            vcpus,
+            cpu,
+            machine,
+            virt_type,
+            install,
+            boot,
+            disks,
+            networks,
+            graphics,
+            video,
+            chardevs,
+            balloon,
+            rng,
+            qemu_args,
+            qemu_env,
+            run,
+        };
+        Ok(Resolved { spec, warnings })
+    }
+
+    /// True when the install needs a second, final configuration: the
+    /// install media boot first, and the guest restarts from its disk.
+    pub fn is_two_phase(&self) -> bool {
+        self.install.is_two_phase()
+    }
+}
+
+/// Parses every occurrence of an option, in order.
+pub(crate) fn parse_all(
+    option: &'static str,
+    values: &[String],
+) -> Result<Vec<SubOpts>, SpecError> {
+    values
+        .iter()
+        .map(|raw| subopt::parse(option, raw).map_err(SpecError::from))
+        .collect()
+}
+
+/// Options that take sub-options and that qvirt handles; every other one
+/// is refused when given (its `none` is a no-op in virt-install, so that
+/// is accepted).
+const SUPPORTED_SUBOPTIONS: &[&str] = &[
+    "memory",
+    "vcpus",
+    "cpu",
+    "boot",
+    "osinfo",
+    "disk",
+    "network",
+    "graphics",
+    "serial",
+    "console",
+    "video",
+    "memballoon",
+    "rng",
+    "qemu-commandline",
+];
+
+/// Refuses, all at once, the options qvirt does not have yet.
+fn refuse_unsupported(args: &InstallArgs) -> Result<(), SpecError> {
+    let mut options: Vec<String> = args
+        .suboption_values()
+        .into_iter()
+        .filter(|(name, _)| !SUPPORTED_SUBOPTIONS.contains(name))
+        .filter(|(_, values)| values.iter().any(|v| *v != "none"))
+        .map(|(name, _)| format!("--{name}"))
+        .collect();
+    let (install, misc, virt) = (&args.install, &args.misc, &args.virt);
+    let others = [
+        ("--extra-args", !install.extra_args.is_empty()),
+        ("--initrd-inject", !install.initrd_inject.is_empty()),
+        ("--reinstall", install.reinstall.is_some()),
+        ("--livecd", install.livecd),
+        (
+            "--test-media-detection",
+            install.test_media_detection.is_some(),
+        ),
+        ("--test-stub-command", install.test_stub_command),
+        ("--paravirt", virt.paravirt),
+        ("--container", virt.container),
+        ("--autostart", misc.autostart),
+    ];
+    options.extend(
+        others
+            .iter()
+            .filter(|(_, given)| *given)
+            .map(|(name, _)| name.to_string()),
+    );
+
+    if options.is_empty() {
+        return Ok(());
+    }
+    Err(SpecError::Unsupported { options })
+}
+
+fn connection(uri: Option<&str>, env: &SpecEnv) -> Result<Connection, SpecError> {
+    let unsupported = |uri: &str| SpecError::Unsupported {
+        options: vec![format!("--connect {uri}")],
+    };
+    match uri {
+        Some(uri) => Connection::from_uri(uri).ok_or_else(|| unsupported(uri)),
+        None => Connection::default_for(env.default_uri.as_deref(), env.is_root)
+            .ok_or_else(|| unsupported(env.default_uri.as_deref().unwrap_or_default())),
+    }
+}
+
+/// A guest name must be usable as a folder name, as libvirt requires.
+fn validate_name(name: &str) -> Result<String, SpecError> {
+    if name.is_empty() {
+        return Err(SpecError::Invalid("--name must not be empty".into()));
+    }
+    if name.contains('/') || name == "." || name == ".." || name.starts_with('-') {
+        return Err(SpecError::Invalid(format!(
+            "Guest name '{name}' is not valid"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn os_from_args(
+    args: &InstallArgs,
+    install: &Install,
+    env: &SpecEnv,
+    warnings: &mut Vec<String>,
+) -> Result<OsInfo, SpecError> {
+    let mut name = None;
+    let mut require = None;
+    if let Some(raw) = args.os.osinfo.as_deref() {
+        let mut opts = subopt::parse("osinfo", raw)?;
+        let bare = !raw.contains('=');
+        if bare {
+            // `--osinfo NAME` is a name; `auto` asks for detection only.
+            name = Some(raw.to_string()).filter(|n| n != "auto");
+            opts = subopt::parse("osinfo", "")?;
+        } else {
+            name = opts.take("name").or_else(|| opts.take("short-id"));
+            if let Some(id) = opts.take("id") {
+                return Err(SpecError::Unsupported {
+                    options: vec![format!("--osinfo id={id}")],
+                });
+            }
+            // Detection from media comes with the OS database.
+            let _detect = opts.take_bool("detect")?;
+            require = opts.take_bool("require")?;
+        }
+        opts.finish()?;
+    }
+
+    let os = match name {
+        Some(name) => OsInfo::lookup(&name).ok_or_else(|| {
+            SpecError::Invalid(format!(
+                "Unknown OS name '{name}'. See `--osinfo list` for valid values."
+            ))
+        })?,
+        None => {
+            let required = require.unwrap_or(!env.osinfo_require_disabled);
+            if required {
+                return Err(SpecError::Invalid(os_required_message(install)));
+            }
+            if require.is_none() {
+                warnings.push(OS_REQUIRED.replace('\n', " "));
+            }
+            OsInfo::generic()
+        }
+    };
+    if os.is_generic() {
+        warnings.push(
+            "Using --osinfo generic, VM performance may suffer. \
+             Specify an accurate OS for optimal results."
+                .into(),
+        );
+    }
+    Ok(os)
+}
+
+const OS_REQUIRED: &str =
+    "--osinfo/--os-variant OS name is required, but no value was\nset or detected.";
+
+fn os_required_message(install: &Install) -> String {
+    let mut text = format!(
+        "{OS_REQUIRED}\n\n\
+         This is now a fatal error. Specifying an OS name is required\n\
+         for modern, performant, and secure virtual machine defaults.\n"
+    );
+    if matches!(install, Install::Cdrom(_)) {
+        text.push_str(
+            "\nTo name an OS to use when none is detected from the install media:\n\n  \
+             --osinfo detect=on,name=OSNAME\n",
+        );
+    }
+    text.push_str(
+        "\nTo list the OS names:\n\n   qvirt-install --osinfo list\n\n\
+         For a Linux distribution that is not listed, a generic name such as\n\
+         linux2024, linux2022 or linux2020 works.\n\n\
+         To go on without an OS name, use --osinfo detect=on,require=off\n\
+         or set VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1.",
+    );
+    text
+}
+
+fn balloon_from_args(values: &[String]) -> Result<bool, SpecError> {
+    let mut balloon = true;
+    for mut opts in parse_all("memballoon", values)? {
+        if opts.is_none() {
+            balloon = false;
+            continue;
+        }
+        match opts.take("model").as_deref() {
+            None | Some("virtio") | Some("default") => balloon = true,
+            Some("none") => balloon = false,
+            Some(model) => {
+                return Err(SpecError::Unsupported {
+                    options: vec![format!("--memballoon model={model}")],
+                });
+            }
+        }
+        opts.finish()?;
+    }
+    Ok(balloon)
+}
+
+fn rng_from_args(values: &[String]) -> Result<Option<Rng>, SpecError> {
+    let mut rng = None;
+    for mut opts in parse_all("rng", values)? {
+        if opts.is_none() {
+            rng = Some(Rng::None);
+            continue;
+        }
+        let model = opts.take("backend.model");
+        let device = opts.take("backend");
+        if let Some(model) = opts.take("model").filter(|m| m != "virtio") {
+            return Err(SpecError::Unsupported {
+                options: vec![format!("--rng model={model}")],
+            });
+        }
+        rng = Some(match (model.as_deref(), device) {
+            (Some(dev), None) if dev.starts_with('/') => Rng::Random(dev.to_string()),
+            (Some("random") | Some("default") | None, Some(dev)) => Rng::Random(dev),
+            (Some("random") | Some("default"), None) => Rng::Random("/dev/urandom".into()),
+            (Some("builtin"), None) => Rng::Builtin,
+            (Some(other), _) => {
+                return Err(SpecError::Unsupported {
+                    options: vec![format!("--rng {other}")],
+                });
+            }
+            (None, None) => Rng::Random("/dev/urandom".into()),
+        });
+        opts.finish()?;
+    }
+    Ok(rng)
+}
+
+/// `--qemu-commandline`: the arguments, and the environment variables.
+type QemuCommandline = (Vec<String>, Vec<(String, String)>);
+
+fn qemu_commandline(values: &[String]) -> Result<QemuCommandline, SpecError> {
+    let mut args = Vec::new();
+    let mut env = Vec::new();
+    for mut opts in parse_all("qemu-commandline", values)? {
+        if opts.is_none() {
+            continue;
+        }
+        if let Some(text) = opts.take("args") {
+            let words = shell_words::split(&text).map_err(|e| SpecError::Value {
+                option: "qemu-commandline",
+                raw: opts.raw().to_string(),
+                reason: e.to_string(),
+            })?;
+            args.extend(words);
+        }
+        if let Some(pair) = opts.take("env") {
+            let (key, value) = pair.split_once('=').ok_or_else(|| SpecError::Value {
+                option: "qemu-commandline",
+                raw: opts.raw().to_string(),
+                reason: "env must be in the form NAME=VALUE".into(),
+            })?;
+            env.push((key.to_string(), value.to_string()));
+        }
+        let _ = opts.take_bool("clearxml")?;
+        opts.finish()?;
+    }
+    Ok((args, env))
+}
+
+/// virt-install's aggregated check: memory, storage and an install method
+/// are required, and every missing one is reported at once.
+fn check_requirements(
+    memory: &Memory,
+    storage_given: bool,
+    install: &Install,
+    boot: &Boot,
+) -> Result<(), SpecError> {
+    let mut missing = Vec::new();
+    if memory.memory_mib.is_none() {
+        missing.push("--memory amount in MiB is required");
+    }
+    if !storage_given {
+        missing.push("--disk storage must be specified (override with --disk none)");
+    }
+    if matches!(install, Install::None) && boot.kernel.is_none() {
+        missing.push(
+            "An install method must be specified\n\
+             (--location URL, --cdrom CD/ISO, --pxe, --import, --boot hd|cdrom|...)",
+        );
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(SpecError::Invalid(format!("\n{}", missing.join("\n"))))
+}
+
+impl RunOptions {
+    fn from_args(args: &InstallArgs) -> Result<RunOptions, SpecError> {
+        let autoconsole = if args.misc.noautoconsole {
+            AutoConsole::None
+        } else {
+            match args.misc.autoconsole.as_deref() {
+                None | Some("default") => AutoConsole::Default,
+                Some("text") => AutoConsole::Text,
+                Some("graphical") => AutoConsole::Graphical,
+                Some("none") => AutoConsole::None,
+                Some(other) => {
+                    return Err(SpecError::Invalid(format!(
+                        "Unknown autoconsole type '{other}'"
+                    )));
+                }
+            }
+        };
+        let print = match (args.misc.print_qemu, args.misc.print_xml.as_deref()) {
+            (true, _) => Some(PrintStep::All),
+            (false, None) => None,
+            (false, Some("all") | Some("")) => Some(PrintStep::All),
+            (false, Some("1")) => Some(PrintStep::Install),
+            (false, Some("2")) => Some(PrintStep::Final),
+            (false, Some(other)) => {
+                return Err(SpecError::Invalid(format!(
+                    "Unknown XML step request '{other}', must be 1, 2, or all"
+                )));
+            }
+        };
+        Ok(RunOptions {
+            autoconsole,
+            wait: args.misc.wait,
+            noreboot: args.misc.noreboot,
+            transient: args.misc.transient,
+            destroy_on_exit: args.misc.destroy_on_exit,
+            dry_run: args.misc.dry_run,
+            quiet: args.misc.quiet || args.misc.print_xml.is_some(),
+            print,
+            debug: args.misc.debug,
+        })
+    }
+}

@@ -1,0 +1,386 @@
+//! `--memory`, `--vcpus`, `--cpu`, `--virt-type` and `--arch`.
+
+use super::{SpecError, parse_all};
+use crate::subopt::SubOpts;
+
+/// `--memory`, with virt-install's old meaning of `maxmemory` kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Memory {
+    /// The guest's RAM in MiB (libvirt's `<memory>`); `None` if not given.
+    pub memory_mib: Option<u64>,
+    /// What the balloon leaves the guest at start, when less than
+    /// `memory_mib` (libvirt's `<currentMemory>`).
+    pub current_mib: Option<u64>,
+    /// Hot-plug ceiling in MiB (`maxMemory`), with its slot count.
+    pub hotplug: Option<(u64, u32)>,
+}
+
+impl Memory {
+    /// Applies every `--memory` occurrence in order, later ones winning.
+    pub fn from_args(values: &[String]) -> Result<Memory, SpecError> {
+        let mut memory = Memory::default();
+        for mut opts in parse_all("memory", values)? {
+            if opts.is_none() {
+                continue;
+            }
+            memory.apply(&mut opts)?;
+            opts.finish()?;
+        }
+        Ok(memory)
+    }
+
+    fn apply(&mut self, opts: &mut SubOpts) -> Result<(), SpecError> {
+        let value = mib(opts, "memory")?;
+        let current = mib(opts, "currentMemory")?;
+        let old_max = mib(opts, "maxmemory")?;
+        let hotplug_max = mib(opts, "maxMemory")?;
+        let slots = opts.take_parsed::<u32>("maxMemory.slots")?;
+        if opts.take_bool("hugepages")? == Some(true) {
+            return Err(SpecError::Unsupported {
+                options: vec!["--memory hugepages".into()],
+            });
+        }
+
+        // With currentMemory given, `memory` is the size and `maxmemory`
+        // another name for it; without, `memory` is what the guest starts
+        // with and `maxmemory` the size (virt-install's old semantics).
+        match current {
+            Some(current) => {
+                self.current_mib = Some(current);
+                if let Some(size) = value.or(old_max) {
+                    self.memory_mib = Some(size);
+                }
+            }
+            None => match (value, old_max) {
+                (Some(value), Some(max)) => {
+                    self.memory_mib = Some(max.max(value));
+                    self.current_mib = Some(value);
+                }
+                (Some(value), None) => self.memory_mib = Some(value),
+                (None, Some(max)) => self.memory_mib = Some(max),
+                (None, None) => {}
+            },
+        }
+        if let (Some(size), Some(current)) = (self.memory_mib, self.current_mib) {
+            // Setting the current memory raises the size if it was smaller.
+            self.memory_mib = Some(size.max(current));
+        }
+        if hotplug_max.is_some() || slots.is_some() {
+            let max = hotplug_max.ok_or_else(|| SpecError::Value {
+                option: "memory",
+                raw: opts.raw().to_string(),
+                reason: "maxMemory.slots needs maxMemory".into(),
+            })?;
+            self.hotplug = Some((max, slots.unwrap_or(16)));
+        }
+        Ok(())
+    }
+
+    /// The RAM QEMU is started with, in MiB.
+    pub fn size_mib(&self) -> u64 {
+        self.memory_mib.unwrap_or(0)
+    }
+
+    /// The balloon target in MiB, when it is below the RAM size.
+    pub fn balloon_target_mib(&self) -> Option<u64> {
+        self.current_mib
+            .filter(|current| *current < self.size_mib())
+    }
+}
+
+fn mib(opts: &mut SubOpts, key: &str) -> Result<Option<u64>, SpecError> {
+    Ok(opts.take_parsed::<u64>(key)?)
+}
+
+/// `--vcpus`: the count and, where given, the topology.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Vcpus {
+    /// vCPUs at start; `None` means 1 (or the OS default).
+    pub count: Option<u32>,
+    /// The hot-plug maximum (`maxvcpus`).
+    pub max: Option<u32>,
+    /// `sockets`.
+    pub sockets: Option<u32>,
+    /// `dies`.
+    pub dies: Option<u32>,
+    /// `cores`.
+    pub cores: Option<u32>,
+    /// `threads`.
+    pub threads: Option<u32>,
+}
+
+impl Vcpus {
+    /// Applies every `--vcpus` occurrence in order.
+    pub fn from_args(values: &[String]) -> Result<Vcpus, SpecError> {
+        let mut vcpus = Vcpus::default();
+        for mut opts in parse_all("vcpus", values)? {
+            if opts.is_none() {
+                continue;
+            }
+            let count = opts.take_parsed::<u32>("vcpu")?;
+            let current = opts.take_parsed::<u32>("vcpu.current")?;
+            let max = opts.take_parsed::<u32>("maxvcpus")?;
+            let total = opts.take_parsed::<u32>("vcpus")?;
+            // `--vcpus N,maxvcpus=M`: N now, M at most.
+            vcpus.count = current.or(count).or(total).or(vcpus.count);
+            vcpus.max = max.or(vcpus.max);
+            for (key, slot) in [
+                ("sockets", &mut vcpus.sockets),
+                ("dies", &mut vcpus.dies),
+                ("cores", &mut vcpus.cores),
+                ("threads", &mut vcpus.threads),
+            ] {
+                if let Some(value) = opts.take_parsed::<u32>(key)? {
+                    *slot = Some(value);
+                }
+            }
+            opts.finish()?;
+            vcpus.validate(values.last().map(String::as_str).unwrap_or_default())?;
+        }
+        Ok(vcpus)
+    }
+
+    fn validate(&self, raw: &str) -> Result<(), SpecError> {
+        let invalid = |reason: String| SpecError::Value {
+            option: "vcpus",
+            raw: raw.to_string(),
+            reason,
+        };
+        if [
+            self.count,
+            self.max,
+            self.sockets,
+            self.dies,
+            self.cores,
+            self.threads,
+        ]
+        .contains(&Some(0))
+        {
+            return Err(invalid("a vCPU count must be at least 1".into()));
+        }
+        if let (Some(count), Some(max)) = (self.count, self.max) {
+            if count > max {
+                return Err(invalid(format!(
+                    "Requested vcpus {count} is greater than maxvcpus {max}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of vCPUs at start.
+    pub fn current(&self) -> u32 {
+        self.count.or_else(|| self.topology_total()).unwrap_or(1)
+    }
+
+    /// sockets × dies × cores × threads, when every part is known.
+    fn topology_total(&self) -> Option<u32> {
+        let product = self.sockets? * self.dies.unwrap_or(1) * self.cores? * self.threads?;
+        Some(product)
+    }
+}
+
+/// `--cpu`'s mode.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CpuMode {
+    /// Nothing asked: host-passthrough under KVM, `max` under TCG.
+    Default,
+    /// `host-passthrough`: the host CPU as it is (KVM only).
+    HostPassthrough,
+    /// `host-model`: a model like the host's.
+    HostModel,
+    /// `maximum`: every feature the accelerator can give.
+    Maximum,
+    /// A named QEMU model, such as `Skylake-Server`.
+    Named(String),
+}
+
+/// `--cpu`: a model and feature changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Cpu {
+    /// The model.
+    pub mode: CpuMode,
+    /// `+feat` (true) and `-feat` (false), in order.
+    pub features: Vec<(String, bool)>,
+}
+
+impl Cpu {
+    /// Applies every `--cpu` occurrence in order.
+    pub fn from_args(values: &[String], warnings: &mut Vec<String>) -> Result<Cpu, SpecError> {
+        let mut cpu = Cpu {
+            mode: CpuMode::Default,
+            features: Vec::new(),
+        };
+        for mut opts in parse_all("cpu", values)? {
+            if opts.is_none() {
+                cpu = Cpu {
+                    mode: CpuMode::Default,
+                    features: Vec::new(),
+                };
+                continue;
+            }
+            let model = opts.take("model");
+            let mode = opts.take("mode");
+            if let Some(mode) = mode.as_deref().or(model.as_deref()) {
+                cpu.mode = cpu_mode(mode, warnings);
+            }
+            for flag in opts.take_flags() {
+                let (name, on) = match flag.split_at(1) {
+                    ("+", name) => (name, true),
+                    (_, name) => (name, false),
+                };
+                cpu.features.push((name.to_string(), on));
+            }
+            for (policy, on) in [
+                ("require", true),
+                ("force", true),
+                ("disable", false),
+                ("forbid", false),
+            ] {
+                for name in opts.take_all(policy) {
+                    cpu.features.push((name, on));
+                }
+            }
+            opts.finish()?;
+        }
+        Ok(cpu)
+    }
+}
+
+fn cpu_mode(name: &str, warnings: &mut Vec<String>) -> CpuMode {
+    match name {
+        "host-passthrough" => CpuMode::HostPassthrough,
+        "host-model" | "host-model-only" => CpuMode::HostModel,
+        "maximum" => CpuMode::Maximum,
+        "host" => {
+            warnings.push("--cpu host is deprecated: using host-model, which it means".into());
+            CpuMode::HostModel
+        }
+        "host-copy" => {
+            warnings.push("--cpu host-copy is deprecated: using host-model".into());
+            CpuMode::HostModel
+        }
+        "default" | "hypervisor-default" | "" => CpuMode::Default,
+        named => CpuMode::Named(named.to_string()),
+    }
+}
+
+/// `--virt-type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum VirtType {
+    /// Hardware acceleration through `/dev/kvm`.
+    Kvm,
+    /// QEMU's own emulation (TCG).
+    Qemu,
+}
+
+impl VirtType {
+    /// Reads `--virt-type`; other hypervisors are refused.
+    pub fn parse(value: &str) -> Result<VirtType, SpecError> {
+        match value {
+            "kvm" => Ok(VirtType::Kvm),
+            "qemu" => Ok(VirtType::Qemu),
+            other => Err(SpecError::Invalid(format!(
+                "Host does not support domain type {other} for virtualization type 'hvm' \
+                 with architecture 'x86_64'"
+            ))),
+        }
+    }
+}
+
+/// qvirt runs x86_64 guests; other architectures are refused clearly.
+pub fn check_arch(arch: Option<&str>) -> Result<(), SpecError> {
+    match arch {
+        None | Some("x86_64") | Some("amd64") => Ok(()),
+        Some(
+            arch @ ("i686" | "aarch64" | "armv7l" | "ppc64" | "ppc64le" | "s390x" | "riscv64"
+            | "loongarch64"),
+        ) => Err(SpecError::Unsupported {
+            options: vec![format!("--arch {arch}")],
+        }),
+        Some(arch) => Err(SpecError::Invalid(format!(
+            "Host does not support any virtualization options for architecture '{arch}'"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn memory_semantics() {
+        let cases: [(&[&str], Option<u64>, Option<u64>); 5] = [
+            (&["1024"], Some(1024), None),
+            (&["1024,maxmemory=2048"], Some(2048), Some(1024)),
+            (&["memory=2048,currentMemory=1024"], Some(2048), Some(1024)),
+            (&["512", "memory=768"], Some(768), None),
+            (&["currentMemory=4096,memory=2048"], Some(4096), Some(4096)),
+        ];
+        for (values, size, current) in cases {
+            let memory = Memory::from_args(&strings(values)).expect("parses");
+            assert_eq!(
+                (memory.memory_mib, memory.current_mib),
+                (size, current),
+                "{values:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn memory_errors() {
+        let error = Memory::from_args(&strings(&["abc"])).expect_err("not a number");
+        assert!(
+            error
+                .to_string()
+                .starts_with("--memory abc: invalid literal"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn vcpus_topology() {
+        let vcpus = Vcpus::from_args(&strings(&["4,maxvcpus=8,sockets=2,cores=2,threads=2"]))
+            .expect("parses");
+        assert_eq!(
+            (vcpus.current(), vcpus.max, vcpus.sockets),
+            (4, Some(8), Some(2))
+        );
+        let vcpus = Vcpus::from_args(&strings(&["sockets=2,cores=2,threads=1"])).expect("parses");
+        assert_eq!(vcpus.current(), 4);
+        assert!(Vcpus::from_args(&strings(&["8,maxvcpus=4"])).is_err());
+    }
+
+    #[test]
+    fn cpu_modes_and_features() {
+        let mut warnings = Vec::new();
+        let cpu =
+            Cpu::from_args(&strings(&["Skylake-Server,+vmx,-hle"]), &mut warnings).expect("parses");
+        assert_eq!(cpu.mode, CpuMode::Named("Skylake-Server".into()));
+        assert_eq!(cpu.features, [("vmx".into(), true), ("hle".into(), false)]);
+        let cpu = Cpu::from_args(&strings(&["host"]), &mut warnings).expect("parses");
+        assert_eq!(cpu.mode, CpuMode::HostModel);
+        assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn arches() {
+        assert!(check_arch(Some("x86_64")).is_ok());
+        assert!(
+            check_arch(Some("aarch64"))
+                .unwrap_err()
+                .to_string()
+                .contains("not supported yet")
+        );
+        assert!(
+            check_arch(Some("mips"))
+                .unwrap_err()
+                .to_string()
+                .contains("'mips'")
+        );
+    }
+}
