@@ -1,0 +1,650 @@
+//! The decisions: virt-install's defaults, applied to one spec.
+
+use std::path::{Path, PathBuf};
+
+use super::{
+    Accel, Guest, GuestDisk, GuestNic, GuestNicBackend, NewImagePlan, Plan, PlanContext, PlanError,
+    Uefi,
+};
+use crate::host::Kvm;
+use crate::spec::{
+    BootDevice, CharBackend, CharDevice, CharTarget, CpuMode, Disk, DiskBus, DiskDevice,
+    GraphicsKind, GuestSpec, Install, Nic, NicBackend, Rng, VideoModel, VirtType,
+};
+
+const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Decides everything about a guest, on this machine.
+pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
+    let mut warnings = Vec::new();
+    let name = match &spec.name {
+        Some(name) => name.clone(),
+        None => {
+            let name = default_name(spec, ctx);
+            warnings.push(format!("Using default --name {name}"));
+            name
+        }
+    };
+    if ctx.probe.guest_exists(&name) {
+        return Err(PlanError::Invalid(format!(
+            "Guest name '{name}' is already in use."
+        )));
+    }
+    let dirs = ctx.roots.guest(&name);
+
+    let accel = accel(spec.virt_type, &ctx.host.kvm, &mut warnings)?;
+    let machine = machine(spec.machine.as_deref())?;
+    let q35 = is_q35(&machine);
+    let cpu = cpu(&spec.cpu, accel, &mut warnings)?;
+
+    let (disks, images) = disks(spec, &name, q35, ctx)?;
+    let nics = nics(spec, &name, q35, ctx, &mut warnings)?;
+    let graphics = spec.graphics.clone();
+    let spice_port = spice_port(&graphics, ctx)?;
+    let video = video(spec, &graphics);
+    let chardevs = spec.chardevs.clone().unwrap_or_else(|| {
+        vec![CharDevice {
+            backend: CharBackend::Console,
+            target: CharTarget::Serial,
+        }]
+    });
+    let rng = match &spec.rng {
+        Some(Rng::None) => None,
+        Some(rng) => Some(rng.clone()),
+        None if spec.os.virtio => Some(Rng::Random("/dev/urandom".into())),
+        None => None,
+    };
+    let install_boot = install_boot(&spec.install, &disks);
+    let uefi = uefi(spec, &dirs.state, ctx)?;
+
+    let guest = Guest {
+        uuid: uuid(ctx),
+        name,
+        connection: spec.connection,
+        os: spec.os.clone(),
+        qemu: ctx.host.qemu.clone(),
+        accel,
+        machine,
+        cpu,
+        memory: spec.memory.clone(),
+        vcpus: spec.vcpus.clone(),
+        disks,
+        nics,
+        graphics,
+        spice_port,
+        video,
+        chardevs,
+        usb3: spec.os.usb3,
+        balloon: spec.balloon,
+        rng,
+        boot: spec.boot.clone(),
+        install_boot,
+        uefi,
+        qemu_args: spec.qemu_args.clone(),
+        qemu_env: spec.qemu_env.clone(),
+        runtime_dir: dirs.runtime,
+        state_dir: dirs.state,
+    };
+    Ok(Plan {
+        guest,
+        images,
+        warnings,
+    })
+}
+
+/// virt-install's default name: the OS id (`vm` for generic), with a
+/// number when it is taken.
+fn default_name(spec: &GuestSpec, ctx: &PlanContext) -> String {
+    let base = if spec.os.is_generic() {
+        "vm".to_string()
+    } else {
+        spec.os.id.trim_end_matches("-unknown").to_string()
+    };
+    let numbered = spec.os.is_generic();
+    let first = if numbered {
+        format!("{base}1")
+    } else {
+        base.clone()
+    };
+    std::iter::once(first)
+        .chain((2..).map(|n| {
+            if numbered {
+                format!("{base}{n}")
+            } else {
+                format!("{base}-{n}")
+            }
+        }))
+        .find(|name| !ctx.probe.guest_exists(name))
+        .unwrap_or(base)
+}
+
+fn accel(
+    virt_type: Option<VirtType>,
+    kvm: &Kvm,
+    warnings: &mut Vec<String>,
+) -> Result<Accel, PlanError> {
+    match (virt_type, kvm) {
+        (Some(VirtType::Qemu), _) => Ok(Accel::Tcg),
+        (Some(VirtType::Kvm) | None, Kvm::Usable) => Ok(Accel::Kvm),
+        (Some(VirtType::Kvm) | None, Kvm::Pvm) => {
+            warnings.push(
+                "/dev/kvm is provided by kvm_pvm, which runs only PVM-built guest kernels: \
+                 a stock kernel may hang; use --virt-type qemu if it does"
+                    .into(),
+            );
+            Ok(Accel::Kvm)
+        }
+        (Some(VirtType::Kvm), Kvm::Unusable(reason)) => Err(PlanError::Invalid(format!(
+            "Host does not support domain type kvm: {reason}"
+        ))),
+        (None, Kvm::Unusable(_)) => {
+            warnings.push("KVM acceleration not available, using 'qemu'".into());
+            Ok(Accel::Tcg)
+        }
+    }
+}
+
+fn machine(requested: Option<&str>) -> Result<String, PlanError> {
+    match requested {
+        None => Ok("q35".into()),
+        Some(m) if m == "q35" || m.starts_with("pc-q35-") => Ok(m.to_string()),
+        Some(m) if m == "pc" || m.starts_with("pc-i440fx-") => Ok(m.to_string()),
+        Some("microvm") | Some("isapc") => Err(PlanError::Unsupported(format!(
+            "--machine {}",
+            requested.unwrap_or_default()
+        ))),
+        Some(other) => Err(PlanError::Invalid(format!(
+            "Host does not support domain type None with machine '{other}' for virtualization \
+             type 'hvm' with architecture 'x86_64'"
+        ))),
+    }
+}
+
+/// True for the q35 family (PCIe, AHCI), false for i440fx.
+pub(super) fn is_q35(machine: &str) -> bool {
+    machine == "q35" || machine.starts_with("pc-q35-")
+}
+
+fn cpu(
+    cpu: &crate::spec::Cpu,
+    accel: Accel,
+    warnings: &mut Vec<String>,
+) -> Result<String, PlanError> {
+    let model = match (&cpu.mode, accel) {
+        (CpuMode::Default | CpuMode::HostPassthrough, Accel::Kvm) => "host".to_string(),
+        (CpuMode::HostModel, Accel::Kvm) => "host".to_string(),
+        (CpuMode::Default | CpuMode::Maximum, _) => "max".to_string(),
+        (CpuMode::HostPassthrough, Accel::Tcg) => {
+            return Err(PlanError::Invalid(
+                "CPU mode 'host-passthrough' needs KVM; with --virt-type qemu use --cpu maximum \
+                 or a named model"
+                    .into(),
+            ));
+        }
+        (CpuMode::HostModel, Accel::Tcg) => {
+            warnings.push("--cpu host-model under TCG: using the 'max' model".into());
+            "max".to_string()
+        }
+        (CpuMode::Named(name), _) => name.clone(),
+    };
+    let features = cpu
+        .features
+        .iter()
+        .map(|(name, on)| format!("{name}={}", if *on { "on" } else { "off" }));
+    Ok(std::iter::once(model)
+        .chain(features)
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
+fn disks(
+    spec: &GuestSpec,
+    name: &str,
+    q35: bool,
+    ctx: &PlanContext,
+) -> Result<(Vec<GuestDisk>, Vec<NewImagePlan>), PlanError> {
+    let mut planned = Vec::new();
+    let mut images = Vec::new();
+    let mut taken: Vec<PathBuf> = Vec::new();
+
+    // The install CD comes before every user disk, so it gets the first
+    // CD-ROM slot, as virt-install inserts it.
+    if let Install::Cdrom(path) = &spec.install {
+        if !ctx.probe.exists(path) {
+            return Err(PlanError::Invalid(format!(
+                "Validating install media '{}' failed: No such file or directory",
+                path.display()
+            )));
+        }
+        planned.push(GuestDisk {
+            source: Some(path.clone()),
+            format: "raw".into(),
+            device: DiskDevice::Cdrom,
+            bus: if q35 { DiskBus::Sata } else { DiskBus::Ide },
+            unit: 0,
+            cache: None,
+            io: None,
+            discard: None,
+            readonly: true,
+            shareable: false,
+            serial: None,
+            boot_order: None,
+            install_media: true,
+        });
+    }
+
+    for disk in &spec.disks {
+        let (source, format, image) = disk_source(disk, name, ctx, &mut taken)?;
+        images.extend(image);
+        planned.push(GuestDisk {
+            source,
+            format,
+            device: disk.device,
+            bus: disk
+                .bus
+                .unwrap_or_else(|| default_bus(disk.device, spec.os.virtio, q35)),
+            unit: 0,
+            cache: disk.cache,
+            io: disk.io,
+            discard: disk.discard.or(disk.create.as_ref().map(|c| c.sparse)),
+            readonly: disk.readonly,
+            shareable: disk.shareable,
+            serial: disk.serial.clone(),
+            boot_order: disk.boot_order,
+            install_media: false,
+        });
+    }
+    assign_units(&mut planned, q35)?;
+    check_readonly(&planned)?;
+    Ok((planned, images))
+}
+
+fn default_bus(device: DiskDevice, virtio: bool, q35: bool) -> DiskBus {
+    match (device, virtio, q35) {
+        (DiskDevice::Disk, true, _) => DiskBus::Virtio,
+        (_, _, true) => DiskBus::Sata,
+        (_, _, false) => DiskBus::Ide,
+    }
+}
+
+/// The image a disk uses, its format, and the image to make first.
+fn disk_source(
+    disk: &Disk,
+    name: &str,
+    ctx: &PlanContext,
+    taken: &mut Vec<PathBuf>,
+) -> Result<(Option<PathBuf>, String, Option<NewImagePlan>), PlanError> {
+    let path = match &disk.path {
+        Some(path) => absolute(path),
+        None if disk.device == DiskDevice::Cdrom => return Ok((None, "raw".into(), None)),
+        None => new_image_path(name, disk.format.as_deref(), ctx, taken),
+    };
+    taken.push(path.clone());
+
+    if ctx.probe.exists(&path) {
+        // An existing file is used as it is: never overwritten or resized.
+        let format = disk
+            .format
+            .clone()
+            .or_else(|| is_raw_media(&path, disk.device).then(|| "raw".to_string()))
+            .or_else(|| ctx.probe.image_format(&path))
+            .unwrap_or_else(|| "raw".into());
+        return Ok((Some(path), format, None));
+    }
+    let Some(create) = &disk.create else {
+        return Err(PlanError::Invalid(format!(
+            "Size must be specified for non existent volume '{}'",
+            path.display()
+        )));
+    };
+    if disk.device == DiskDevice::Cdrom {
+        return Err(PlanError::Invalid(format!(
+            "Cannot create a CD-ROM image '{}': the file must exist",
+            path.display()
+        )));
+    }
+    if path
+        .parent()
+        .is_some_and(|parent| !parent.as_os_str().is_empty() && !ctx.probe.exists(parent))
+        && disk.path.is_some()
+    {
+        return Err(PlanError::Invalid(format!(
+            "Don't know how to create storage for path '{}': its folder does not exist",
+            path.display()
+        )));
+    }
+    let format = disk.format.clone().unwrap_or_else(|| "qcow2".into());
+    let backing = match &create.backing_store {
+        None => None,
+        Some(backing) => {
+            let backing = absolute(backing);
+            if !ctx.probe.exists(&backing) {
+                return Err(PlanError::Invalid(format!(
+                    "backing_store '{}' does not exist",
+                    backing.display()
+                )));
+            }
+            let format = create
+                .backing_format
+                .clone()
+                .or_else(|| ctx.probe.image_format(&backing))
+                .unwrap_or_else(|| "raw".into());
+            Some((backing, format))
+        }
+    };
+    let image = NewImagePlan {
+        path: path.clone(),
+        format: format.clone(),
+        size_bytes: (create.size_gib * GIB).round() as u64,
+        preallocate: !create.sparse,
+        backing,
+    };
+    Ok((Some(path), format, Some(image)))
+}
+
+fn is_raw_media(path: &Path, device: DiskDevice) -> bool {
+    device == DiskDevice::Cdrom
+        || path.starts_with("/dev")
+        || path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("iso"))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `NAME.qcow2` in the images folder, or `NAME-1.qcow2`, `NAME-2.qcow2`…
+/// when that is taken, as virt-install names new volumes.
+fn new_image_path(
+    name: &str,
+    format: Option<&str>,
+    ctx: &PlanContext,
+    taken: &[PathBuf],
+) -> PathBuf {
+    let suffix = match format {
+        None | Some("qcow2") => "qcow2",
+        Some(_) => "img",
+    };
+    let candidates = std::iter::once(format!("{name}.{suffix}"))
+        .chain((1..).map(|n| format!("{name}-{n}.{suffix}")));
+    candidates
+        .map(|file| ctx.roots.images.join(file))
+        .find(|path| !ctx.probe.exists(path) && !taken.contains(path))
+        .unwrap_or_else(|| ctx.roots.images.join(format!("{name}.{suffix}")))
+}
+
+/// Gives each disk its port or unit on its bus, in order.
+fn assign_units(disks: &mut [GuestDisk], q35: bool) -> Result<(), PlanError> {
+    let mut next = std::collections::BTreeMap::<&'static str, u32>::new();
+    for disk in disks.iter_mut() {
+        let (key, limit, message) = match (disk.bus, q35) {
+            (DiskBus::Sata, true) | (DiskBus::Ide, true) => {
+                ("ahci", 6, "Only 6 disks for bus 'sata' are supported")
+            }
+            (DiskBus::Ide, false) => ("ide", 4, "Only 4 disks for bus 'ide' are supported"),
+            (DiskBus::Sata, false) => ("sata", 6, "Only 6 disks for bus 'sata' are supported"),
+            (DiskBus::Scsi, _) => ("scsi", 256, "Too many SCSI disks"),
+            (DiskBus::Virtio, _) => ("virtio", u32::MAX, ""),
+            (DiskBus::Usb, _) => ("usb", 8, "Too many USB disks"),
+            (DiskBus::Nvme, _) => ("nvme", u32::MAX, ""),
+        };
+        let unit = next.entry(key).or_insert(0);
+        if *unit >= limit {
+            return Err(PlanError::Invalid(message.into()));
+        }
+        disk.unit = *unit;
+        *unit += 1;
+    }
+    Ok(())
+}
+
+/// QEMU's IDE and AHCI hard disks cannot be read-only.
+fn check_readonly(disks: &[GuestDisk]) -> Result<(), PlanError> {
+    let bad = disks.iter().find(|d| {
+        d.readonly && d.device == DiskDevice::Disk && matches!(d.bus, DiskBus::Sata | DiskBus::Ide)
+    });
+    match bad {
+        Some(disk) => Err(PlanError::Invalid(format!(
+            "--disk {},readonly=on: QEMU cannot make an IDE or SATA disk read-only; \
+             use bus=virtio or bus=scsi",
+            disk.source.as_deref().unwrap_or(Path::new("")).display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn nics(
+    spec: &GuestSpec,
+    name: &str,
+    q35: bool,
+    ctx: &PlanContext,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<GuestNic>, PlanError> {
+    let default = [Nic {
+        backend: NicBackend::Default,
+        mac: None,
+        model: None,
+        boot_order: None,
+    }];
+    let nics = spec.networks.as_deref().unwrap_or(&default);
+    nics.iter()
+        .enumerate()
+        .map(|(index, nic)| {
+            let backend = nic_backend(&nic.backend, spec, name, index, ctx, warnings)?;
+            let model = match nic.model.as_deref() {
+                Some("virtio") => "virtio-net-pci".to_string(),
+                Some(model) => model.to_string(),
+                None if spec.os.virtio => "virtio-net-pci".into(),
+                None if q35 => "e1000e".into(),
+                None => "e1000".into(),
+            };
+            Ok(GuestNic {
+                backend,
+                mac: nic.mac.clone().unwrap_or_else(|| random_mac(ctx)),
+                model,
+                boot_order: nic.boot_order,
+            })
+        })
+        .collect()
+}
+
+fn nic_backend(
+    backend: &NicBackend,
+    spec: &GuestSpec,
+    name: &str,
+    index: usize,
+    ctx: &PlanContext,
+    warnings: &mut Vec<String>,
+) -> Result<GuestNicBackend, PlanError> {
+    let tap = |bridge: &str| GuestNicBackend::Tap {
+        ifname: tap_name(name, index),
+        bridge: bridge.to_string(),
+    };
+    match backend {
+        NicBackend::User => Ok(GuestNicBackend::User),
+        NicBackend::Bridge(bridge) => Ok(tap(bridge)),
+        NicBackend::Default => match (spec.connection, &ctx.host.default_route_bridge) {
+            (crate::paths::Connection::Session, _) => Ok(GuestNicBackend::User),
+            (_, Some(bridge)) => Ok(tap(bridge)),
+            (_, None) => default_network(ctx, warnings, tap),
+        },
+        NicBackend::Network(network) if network == "default" => default_network(ctx, warnings, tap),
+        NicBackend::Network(network) => Err(PlanError::Invalid(format!(
+            "Network not found: no network with matching name '{network}' \
+             (qvirt has no libvirt networks; only 'default' is known)"
+        ))),
+    }
+}
+
+/// libvirt's `default` network is the bridge `virbr0`; without it qvirt
+/// gives the guest user-mode NAT instead, and says so.
+fn default_network(
+    ctx: &PlanContext,
+    warnings: &mut Vec<String>,
+    tap: impl Fn(&str) -> GuestNicBackend,
+) -> Result<GuestNicBackend, PlanError> {
+    if ctx.host.has_virbr0 {
+        return Ok(tap("virbr0"));
+    }
+    warnings.push("network 'default': no virbr0 bridge on this host, using user-mode NAT".into());
+    Ok(GuestNicBackend::User)
+}
+
+/// A tap name unique to the guest and NIC, within the 15 bytes Linux allows.
+pub(super) fn tap_name(guest: &str, index: usize) -> String {
+    // FNV-1a: stable across runs and Rust versions, unlike the std hasher.
+    let hash = guest.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("qv{:08x}n{index}", hash as u32)
+}
+
+fn random_mac(ctx: &PlanContext) -> String {
+    let bytes = ctx.probe.random_bytes(3);
+    let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
+    format!("52:54:00:{:02x}:{:02x}:{:02x}", byte(0), byte(1), byte(2))
+}
+
+fn uuid(ctx: &PlanContext) -> String {
+    let mut bytes = ctx.probe.random_bytes(16);
+    bytes.resize(16, 0);
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+fn spice_port(
+    graphics: &crate::spec::Graphics,
+    ctx: &PlanContext,
+) -> Result<Option<u16>, PlanError> {
+    if graphics.kind != GraphicsKind::Spice {
+        return Ok(None);
+    }
+    if let Some(port) = graphics.port {
+        return Ok(Some(port));
+    }
+    let address = match &graphics.listen {
+        crate::spec::Listen::Address(address) => address.as_str(),
+        crate::spec::Listen::None => return Ok(None),
+    };
+    ctx.probe
+        .free_port(address, 5900)
+        .map(Some)
+        .ok_or_else(|| PlanError::Invalid("no free port for SPICE at or above 5900".into()))
+}
+
+fn video(spec: &GuestSpec, graphics: &crate::spec::Graphics) -> Option<VideoModel> {
+    match (spec.video, graphics.kind) {
+        (Some(VideoModel::None), _) => None,
+        (Some(model), _) => Some(model),
+        (None, GraphicsKind::None) => None,
+        (None, _) if spec.os.virtio => Some(VideoModel::Virtio),
+        (None, GraphicsKind::Spice) => Some(VideoModel::Qxl),
+        (None, GraphicsKind::Vnc) => Some(VideoModel::Vga),
+    }
+}
+
+/// The install phase's boot order: the media first, then the disk.
+fn install_boot(install: &Install, disks: &[GuestDisk]) -> Option<Vec<BootDevice>> {
+    let has_disk = disks.iter().any(|d| d.device == DiskDevice::Disk);
+    let first = match install {
+        Install::Cdrom(_) => BootDevice::Cdrom,
+        Install::Pxe => BootDevice::Network,
+        Install::None | Install::Import => return None,
+    };
+    Some(if has_disk {
+        vec![first, BootDevice::Hd]
+    } else {
+        vec![first]
+    })
+}
+
+fn uefi(spec: &GuestSpec, state: &Path, ctx: &PlanContext) -> Result<Option<Uefi>, PlanError> {
+    if !spec.boot.uefi {
+        return Ok(None);
+    }
+    let mut firmware = match (&ctx.host.firmware, &spec.boot.loader) {
+        (_, Some(loader)) => crate::host::Firmware {
+            code: absolute(loader),
+            vars_template: ctx
+                .host
+                .firmware
+                .as_ref()
+                .map(|f| f.vars_template.clone())
+                .unwrap_or_default(),
+        },
+        (Some(firmware), None) => firmware.clone(),
+        (None, None) => {
+            return Err(PlanError::Invalid(
+                "UEFI firmware was not found: install the Debian package `ovmf`".into(),
+            ));
+        }
+    };
+    if !ctx.probe.exists(&firmware.code) {
+        return Err(PlanError::Invalid(format!(
+            "UEFI firmware '{}' does not exist",
+            firmware.code.display()
+        )));
+    }
+    let vars = match &spec.boot.nvram {
+        Some(nvram) => absolute(nvram),
+        None => {
+            if firmware.vars_template.as_os_str().is_empty() {
+                return Err(PlanError::Invalid(
+                    "--boot loader= needs nvram= or the `ovmf` package's variable template".into(),
+                ));
+            }
+            state.join("VARS.fd")
+        }
+    };
+    firmware.code = absolute(&firmware.code);
+    Ok(Some(Uefi { firmware, vars }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tap_names_fit_linux() {
+        let name = tap_name("a-rather-long-guest-name", 12);
+        assert!(name.len() <= 15, "{name}");
+        assert_eq!(tap_name("x", 0), tap_name("x", 0));
+        assert_ne!(tap_name("x", 0), tap_name("y", 0));
+    }
+
+    #[test]
+    fn accel_choice() {
+        let mut warnings = Vec::new();
+        assert_eq!(
+            accel(None, &Kvm::Usable, &mut warnings).expect("kvm"),
+            Accel::Kvm
+        );
+        assert_eq!(
+            accel(Some(VirtType::Qemu), &Kvm::Usable, &mut warnings).expect("tcg"),
+            Accel::Tcg
+        );
+        assert!(warnings.is_empty());
+        let unusable = Kvm::Unusable("denied".into());
+        assert_eq!(
+            accel(None, &unusable, &mut warnings).expect("fallback"),
+            Accel::Tcg
+        );
+        assert_eq!(warnings, ["KVM acceleration not available, using 'qemu'"]);
+        assert!(accel(Some(VirtType::Kvm), &unusable, &mut warnings).is_err());
+    }
+}
