@@ -42,6 +42,12 @@ pub fn render(error: &dyn Error, hint: Option<&str>) -> String {
     out
 }
 
+/// The hint of the first error in the chain that has one. Errors name
+/// their hints through [`Hinted`]; for the rest there is none.
+pub fn hint_for(_error: &dyn Error) -> Option<String> {
+    None
+}
+
 /// Prints an error to stderr and returns the failure exit code.
 pub fn report(error: &dyn Error, hint: Option<&str>) -> ExitCode {
     eprint!("{}", render(error, hint));

@@ -15,6 +15,7 @@ pub mod commands;
 pub mod disk;
 pub mod exit;
 pub mod host;
+pub mod install;
 pub mod osinfo;
 pub mod paths;
 pub mod plan;

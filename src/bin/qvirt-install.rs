@@ -2,6 +2,20 @@
 
 use std::process::ExitCode;
 
+use qvirt::install::{self, Outcome};
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    match install::run(std::env::args().collect()) {
+        Ok(Outcome::Printed) => ExitCode::SUCCESS,
+        Ok(Outcome::Help(text)) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let code = error.exit_code();
+            let hint = qvirt::exit::hint_for(&error);
+            let _ = qvirt::exit::report(&error, hint.as_deref());
+            ExitCode::from(code)
+        }
+    }
 }
