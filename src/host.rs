@@ -2,7 +2,15 @@
 //! whether KVM works, where UEFI firmware is, which bridges exist.
 //!
 //! Probing does I/O; the planner only reads the [`HostFacts`] it returns,
-//! so tests can hand it any machine they like.
+//! so tests can hand it any machine they like. Tests of the binary cannot,
+//! so three environment variables stand in for the probes, and golden
+//! files come out the same on every machine:
+//!
+//! | variable | values | replaces |
+//! | --- | --- | --- |
+//! | `QVIRT_KVM` | `usable`, `pvm`, `none` | opening `/dev/kvm` |
+//! | `QVIRT_NET` | `none`, or a comma list of `virbr0` and `route=BRIDGE` | looking for bridges |
+//! | `QVIRT_FIRMWARE` | `none`, or `CODE:VARS` | looking for OVMF |
 
 use std::path::{Path, PathBuf};
 
@@ -43,16 +51,70 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
-    /// Looks at this machine.
+    /// Looks at this machine, unless the environment stands in for a probe.
     pub fn probe() -> HostFacts {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let kvm = match var(KVM_ENV) {
+            Some(value) => kvm_from_env(&value),
+            None => probe_kvm(Path::new("/dev/kvm")),
+        };
+        let firmware = match var(FIRMWARE_ENV) {
+            Some(value) => firmware_from_env(&value),
+            None => find_firmware(),
+        };
+        let (default_route_bridge, has_virbr0) = match var(NET_ENV) {
+            Some(value) => net_from_env(&value),
+            None => (default_route_bridge(), is_bridge("virbr0")),
+        };
         HostFacts {
             qemu: find_qemu(),
-            kvm: probe_kvm(Path::new("/dev/kvm")),
-            firmware: find_firmware(),
-            default_route_bridge: default_route_bridge(),
-            has_virbr0: is_bridge("virbr0"),
+            kvm,
+            firmware,
+            default_route_bridge,
+            has_virbr0,
         }
     }
+}
+
+/// Stands in for opening `/dev/kvm`: `usable`, `pvm` or `none`.
+pub const KVM_ENV: &str = "QVIRT_KVM";
+
+/// Stands in for looking at the host's bridges: `none`, or a comma list
+/// of `virbr0` (libvirt's default network exists) and `route=BRIDGE` (the
+/// default route goes through that bridge).
+pub const NET_ENV: &str = "QVIRT_NET";
+
+/// Stands in for looking for OVMF: `none`, or `CODE:VARS`.
+pub const FIRMWARE_ENV: &str = "QVIRT_FIRMWARE";
+
+fn kvm_from_env(value: &str) -> Kvm {
+    match value {
+        "usable" => Kvm::Usable,
+        "pvm" => Kvm::Pvm,
+        // A value that is none of the three must not pass for a working
+        // KVM, so it reads as unusable and says why.
+        other => Kvm::Unusable(format!("{KVM_ENV}={other}")),
+    }
+}
+
+fn firmware_from_env(value: &str) -> Option<Firmware> {
+    let (code, vars) = value.split_once(':')?;
+    Some(Firmware {
+        code: PathBuf::from(code),
+        vars_template: PathBuf::from(vars),
+    })
+}
+
+fn net_from_env(value: &str) -> (Option<String>, bool) {
+    let mut route = None;
+    let mut virbr0 = false;
+    for item in value.split(',') {
+        match item.split_once('=') {
+            Some(("route", bridge)) => route = Some(bridge.to_string()),
+            _ => virbr0 |= item == "virbr0",
+        }
+    }
+    (route, virbr0)
 }
 
 /// The environment variable that names a QEMU binary to use instead of
@@ -137,6 +199,25 @@ fn default_route_bridge() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_stands_in_for_probes() {
+        assert_eq!(kvm_from_env("usable"), Kvm::Usable);
+        assert_eq!(kvm_from_env("pvm"), Kvm::Pvm);
+        assert_eq!(kvm_from_env("none"), Kvm::Unusable("QVIRT_KVM=none".into()));
+        assert_eq!(firmware_from_env("none"), None);
+        let firmware = firmware_from_env("/a/CODE.fd:/a/VARS.fd").expect("a pair");
+        assert_eq!(firmware.vars_template, PathBuf::from("/a/VARS.fd"));
+        let cases = [
+            ("none", (None, false)),
+            ("virbr0", (None, true)),
+            ("route=br0", (Some("br0".to_string()), false)),
+            ("virbr0,route=br1", (Some("br1".to_string()), true)),
+        ];
+        for (value, want) in cases {
+            assert_eq!(net_from_env(value), want, "{value}");
+        }
+    }
 
     #[test]
     fn missing_kvm_is_unusable() {
