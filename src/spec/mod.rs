@@ -10,6 +10,7 @@
 
 mod boot;
 mod chardev;
+mod checks;
 mod disk;
 mod graphics;
 mod machine;
@@ -17,6 +18,7 @@ mod network;
 
 pub use boot::{Boot, BootDevice, Install, KernelBoot};
 pub use chardev::{CharBackend, CharDevice, CharTarget};
+pub use checks::Checks;
 pub use disk::{Cache, Disk, DiskBus, DiskDevice, DiskIo, NewImage};
 pub use graphics::{Graphics, GraphicsKind, Listen, VideoModel};
 pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
@@ -69,6 +71,9 @@ pub struct GuestSpec {
     pub qemu_args: Vec<String>,
     /// `--qemu-commandline env=NAME=VALUE`: QEMU's environment.
     pub qemu_env: Vec<(String, String)>,
+    /// `--check`: which optional checks are on.
+    #[serde(default)]
+    pub checks: Checks,
     /// What qvirt-install does once the guest is defined.
     pub run: RunOptions,
 }
@@ -207,7 +212,11 @@ impl GuestSpec {
             .transpose()?;
         let install = boot::install_from_args(args)?;
         let boot = boot::Boot::from_args(&args.install.boot)?;
+        // `--print-xml` alone is an install method too: virt-install
+        // treats it as an import, since nothing is to be installed.
+        let xml_only = args.misc.print_xml.is_some().then_some(Install::Import);
         let install = install
+            .or(xml_only)
             .or_else(|| boot.implied_install())
             .unwrap_or(Install::None);
         let os = os_from_args(args, &install, env, &mut warnings)?;
@@ -232,9 +241,10 @@ impl GuestSpec {
         let balloon = balloon_from_args(&args.devices.memballoon)?;
         let rng = rng_from_args(&args.devices.rng)?;
         let (qemu_args, qemu_env) = qemu_commandline(&args.guest.qemu_commandline)?;
+        let checks = Checks::from_args(&args.misc.check)?;
         let run = RunOptions::from_args(args)?;
 
-        check_requirements(&memory, disks.is_some(), &install, &boot)?;
+        check_requirements(&os, &memory, disks.is_some(), &install, &boot)?;
         let disks = disks.unwrap_or_default();
         let spec = GuestSpec {
             name,
@@ -256,6 +266,7 @@ impl GuestSpec {
             rng,
             qemu_args,
             qemu_env,
+            checks,
             run,
         };
         Ok(Resolved { spec, warnings })
@@ -297,6 +308,7 @@ const SUPPORTED_SUBOPTIONS: &[&str] = &[
     "memballoon",
     "rng",
     "qemu-commandline",
+    "check",
 ];
 
 /// Refuses, all at once, the options qvirt does not have yet.
@@ -438,6 +450,11 @@ fn os_required_message(install: &Install) -> String {
          To go on without an OS name, use --osinfo detect=on,require=off\n\
          or set VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1.",
     );
+    // virt-install would have looked inside the media first.
+    // TODO(#5): detect the OS from the install media.
+    if matches!(install, Install::Cdrom(_)) {
+        text.push_str("\n\nDetecting the OS from the --cdrom media is not supported yet.");
+    }
     text
 }
 
@@ -528,17 +545,21 @@ fn qemu_commandline(values: &[String]) -> Result<QemuCommandline, SpecError> {
 /// virt-install's aggregated check: memory, storage and an install method
 /// are required, and every missing one is reported at once.
 fn check_requirements(
+    os: &OsInfo,
     memory: &Memory,
     storage_given: bool,
     install: &Install,
     boot: &Boot,
 ) -> Result<(), SpecError> {
     let mut missing = Vec::new();
+    let mut defaults = Vec::new();
     if memory.memory_mib.is_none() {
         missing.push("--memory amount in MiB is required");
+        defaults.push("--memory");
     }
     if !storage_given {
         missing.push("--disk storage must be specified (override with --disk none)");
+        defaults.push("--disk");
     }
     if matches!(install, Install::None) && boot.kernel.is_none() {
         missing.push(
@@ -549,7 +570,18 @@ fn check_requirements(
     if missing.is_empty() {
         return Ok(());
     }
-    Err(SpecError::Invalid(format!("\n{}", missing.join("\n"))))
+    let mut text = format!("\n{}", missing.join("\n"));
+    // virt-install would take these from the OS database; say that this is
+    // what qvirt lacks, rather than blame the command line.
+    // TODO(#5): take the defaults from the OS database.
+    if !os.is_generic() && !defaults.is_empty() {
+        text.push_str(&format!(
+            "\n(taking {} from the --osinfo {} defaults is not supported yet)",
+            defaults.join(" and "),
+            os.id
+        ));
+    }
+    Err(SpecError::Invalid(text))
 }
 
 impl RunOptions {
@@ -592,5 +624,67 @@ impl RunOptions {
             print,
             debug: args.misc.debug,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn resolve(line: &[&str]) -> Result<Resolved, SpecError> {
+        let argv = std::iter::once("qvirt-install").chain(line.iter().copied());
+        let mut args = InstallArgs::try_parse_from(argv).expect("clap parses");
+        crate::cli::compat::apply(&mut args).expect("no old spellings mixed");
+        GuestSpec::from_args(&args, &SpecEnv::default())
+    }
+
+    #[test]
+    fn print_xml_is_an_import() {
+        let line = ["--memory", "64", "--disk", "none", "--osinfo", "generic"];
+        assert!(resolve(&line).is_err(), "no install method");
+        let mut with_xml = line.to_vec();
+        with_xml.push("--print-xml");
+        let spec = resolve(&with_xml).expect("an import").spec;
+        assert_eq!(spec.install, Install::Import);
+    }
+
+    #[test]
+    fn missing_os_defaults_are_named() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["--osinfo", "generic", "--pxe"],
+                "\n--memory amount in MiB is required\n--disk storage must be specified \
+                 (override with --disk none)",
+            ),
+            (
+                &["--osinfo", "fedora39", "--pxe", "--memory", "64"],
+                "\n--disk storage must be specified (override with --disk none)\n\
+                 (taking --disk from the --osinfo fedora39 defaults is not supported yet)",
+            ),
+            (
+                &["--cdrom", "x.iso", "--memory", "64", "--disk", "none"],
+                "Detecting the OS from the --cdrom media is not supported yet.",
+            ),
+        ];
+        for (line, want) in cases {
+            let error = resolve(line).expect_err("refused").to_string();
+            assert!(error.ends_with(want), "{line:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn checks_are_read() {
+        let line = [
+            "--osinfo", "generic", "--pxe", "--memory", "64", "--disk", "none",
+        ];
+        let mut with_check = line.to_vec();
+        with_check.extend(["--check", "disk_size=off"]);
+        let spec = resolve(&with_check).expect("parses").spec;
+        assert!(!spec.checks.disk_size && spec.checks.path_in_use);
+        let mut forced = line.to_vec();
+        forced.push("--force");
+        let spec = resolve(&forced).expect("parses").spec;
+        assert!(!spec.checks.disk_size && !spec.checks.path_in_use);
     }
 }
