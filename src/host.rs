@@ -174,6 +174,14 @@ fn find_firmware() -> Option<Firmware> {
         })
 }
 
+/// Bytes free to an unprivileged writer in `folder`, or in its nearest
+/// parent that exists (a new guest's images folder may not exist yet).
+pub fn free_space(folder: &Path) -> Option<u64> {
+    let existing = folder.ancestors().find(|path| path.is_dir())?;
+    let stat = rustix::fs::statvfs(existing).ok()?;
+    Some(stat.f_frsize.saturating_mul(stat.f_bavail))
+}
+
 fn is_bridge(name: &str) -> bool {
     Path::new("/sys/class/net")
         .join(name)
@@ -217,6 +225,13 @@ mod tests {
         for (value, want) in cases {
             assert_eq!(net_from_env(value), want, "{value}");
         }
+    }
+
+    #[test]
+    fn free_space_looks_at_the_nearest_folder() {
+        let root = free_space(Path::new("/")).expect("the root has a size");
+        let missing = free_space(Path::new("/nonexistent/a/b")).expect("falls back to /");
+        assert!(root > 0 && missing > 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::host::Kvm;
 use crate::spec::{
-    BootDevice, CharBackend, CharDevice, CharTarget, CpuMode, Disk, DiskBus, DiskDevice,
+    BootDevice, CharBackend, CharDevice, CharTarget, Checks, CpuMode, Disk, DiskBus, DiskDevice,
     GraphicsKind, GuestSpec, Install, Nic, NicBackend, Rng, VideoModel, VirtType,
 };
 
@@ -33,7 +33,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
     let dirs = ctx.roots.guest(&name);
 
     let accel = accel(spec.virt_type, &ctx.host.kvm, &mut warnings)?;
-    let machine = machine(spec.machine.as_deref())?;
+    let machine = machine(spec.machine.as_deref(), &spec.os)?;
     let q35 = is_q35(&machine);
     let cpu = cpu(&spec.cpu, accel, &mut warnings)?;
 
@@ -144,8 +144,12 @@ fn accel(
     }
 }
 
-fn machine(requested: Option<&str>) -> Result<String, PlanError> {
+/// The machine type: q35 when the OS supports it, as virt-install picks,
+/// else i440fx (`pc`), which is also what it gives the generic OS.
+fn machine(requested: Option<&str>, os: &crate::osinfo::OsInfo) -> Result<String, PlanError> {
     match requested {
+        // TODO(#5): ask the OS database whether the OS supports q35.
+        None if os.is_generic() => Ok("pc".into()),
         None => Ok("q35".into()),
         Some(m) if m == "q35" || m.starts_with("pc-q35-") => Ok(m.to_string()),
         Some(m) if m == "pc" || m.starts_with("pc-i440fx-") => Ok(m.to_string()),
@@ -210,6 +214,9 @@ fn disks(
     // The install CD comes before every user disk, so it gets the first
     // CD-ROM slot, as virt-install inserts it.
     if let Install::Cdrom(path) = &spec.install {
+        // A relative path means the same file to QEMU only while it runs in
+        // this folder, so it is made absolute, as virt-install does.
+        let path = &absolute(path);
         if !ctx.probe.exists(path) {
             return Err(PlanError::Invalid(format!(
                 "Validating install media '{}' failed: No such file or directory",
@@ -235,6 +242,12 @@ fn disks(
 
     for disk in &spec.disks {
         let (source, format, image) = disk_source(disk, name, ctx, &mut taken)?;
+        if let Some(source) = &source {
+            check_in_use(source, spec.checks, ctx)?;
+        }
+        if let Some(image) = &image {
+            check_free_space(image, spec.checks, ctx)?;
+        }
         images.extend(image);
         planned.push(GuestDisk {
             source,
@@ -257,6 +270,56 @@ fn disks(
     assign_units(&mut planned, q35)?;
     check_readonly(&planned)?;
     Ok((planned, images))
+}
+
+/// virt-install's `path_in_use` check: another guest's disk.
+fn check_in_use(path: &Path, checks: Checks, ctx: &PlanContext) -> Result<(), PlanError> {
+    let users = ctx.probe.disk_users(path);
+    if users.is_empty() || !checks.path_in_use {
+        return Ok(());
+    }
+    let names: Vec<String> = users.iter().map(|name| format!("'{name}'")).collect();
+    Err(PlanError::Invalid(format!(
+        "Disk {} is already in use by other guests [{}].{}",
+        path.display(),
+        names.join(", "),
+        Checks::hint("path_in_use")
+    )))
+}
+
+/// virt-install's space check, in its storage pool's words: too little room
+/// for what is allocated now is fatal; a sparse image that could outgrow
+/// the room is refused unless `--check disk_size=off`.
+fn check_free_space(
+    image: &NewImagePlan,
+    checks: Checks,
+    ctx: &PlanContext,
+) -> Result<(), PlanError> {
+    let folder = image.path.parent().unwrap_or(Path::new("/"));
+    let Some(available) = ctx.probe.free_space(folder) else {
+        return Ok(());
+    };
+    let mib = |bytes: u64| bytes / (1024 * 1024);
+    let capacity = image.size_bytes;
+    let allocation = if image.preallocate { capacity } else { 0 };
+    if allocation > available {
+        return Err(PlanError::Invalid(format!(
+            "There is not enough free space on the storage pool to create the volume. \
+             ({} M requested allocation > {} M available)",
+            mib(allocation),
+            mib(available)
+        )));
+    }
+    if capacity > available && checks.disk_size {
+        return Err(PlanError::Invalid(format!(
+            "The requested volume capacity will exceed the available pool space when the \
+             volume is fully allocated. ({} M requested capacity > {} M available){}",
+            mib(capacity),
+            mib(available),
+            Checks::hint("disk_size")
+        )));
+    }
+    Ok(())
 }
 
 fn default_bus(device: DiskDevice, virtio: bool, q35: bool) -> DiskBus {
@@ -618,6 +681,128 @@ fn uefi(spec: &GuestSpec, state: &Path, ctx: &PlanContext) -> Result<Option<Uefi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A machine with `free` bytes everywhere and one other guest that
+    /// uses `/shared.img`.
+    struct FakeProbe {
+        free: u64,
+    }
+
+    impl crate::plan::Probe for FakeProbe {
+        fn exists(&self, _: &Path) -> bool {
+            false
+        }
+        fn image_format(&self, _: &Path) -> Option<String> {
+            None
+        }
+        fn guest_exists(&self, _: &str) -> bool {
+            false
+        }
+        fn random_bytes(&self, count: usize) -> Vec<u8> {
+            vec![0; count]
+        }
+        fn free_port(&self, _: &str, from: u16) -> Option<u16> {
+            Some(from)
+        }
+        fn free_space(&self, _: &Path) -> Option<u64> {
+            Some(self.free)
+        }
+        fn disk_users(&self, path: &Path) -> Vec<String> {
+            if path == Path::new("/shared.img") {
+                vec!["other".into()]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+
+    fn context_checks(free: u64, run: impl FnOnce(&PlanContext)) {
+        let host = crate::host::HostFacts {
+            qemu: "qemu-system-x86_64".into(),
+            kvm: Kvm::Usable,
+            firmware: None,
+            default_route_bridge: None,
+            has_virbr0: false,
+        };
+        let roots = crate::paths::Roots {
+            runtime: "/r".into(),
+            state: "/s".into(),
+            images: "/i".into(),
+        };
+        let probe = FakeProbe { free };
+        run(&PlanContext {
+            host: &host,
+            roots: &roots,
+            probe: &probe,
+        });
+    }
+
+    fn image(gib: u64, preallocate: bool) -> NewImagePlan {
+        NewImagePlan {
+            path: "/i/a.qcow2".into(),
+            format: "qcow2".into(),
+            size_bytes: gib << 30,
+            preallocate,
+            backing: None,
+        }
+    }
+
+    #[test]
+    fn free_space_in_virt_install_words() {
+        let on = Checks::default();
+        let off = Checks {
+            disk_size: false,
+            ..on
+        };
+        context_checks(1 << 30, |ctx| {
+            assert!(check_free_space(&image(1, true), on, ctx).is_ok());
+            let error = check_free_space(&image(2, true), off, ctx).expect_err("fatal");
+            assert_eq!(
+                error.to_string(),
+                "There is not enough free space on the storage pool to create the volume. \
+                 (2048 M requested allocation > 1024 M available)"
+            );
+            let error = check_free_space(&image(2, false), on, ctx).expect_err("checked");
+            assert!(
+                error.to_string().ends_with(
+                    "(2048 M requested capacity > 1024 M available) \
+                     (Use --check disk_size=off or --check all=off to override)"
+                ),
+                "{error}"
+            );
+            assert!(check_free_space(&image(2, false), off, ctx).is_ok());
+        });
+    }
+
+    #[test]
+    fn disks_in_use_by_others() {
+        let on = Checks::default();
+        let off = Checks {
+            path_in_use: false,
+            ..on
+        };
+        context_checks(0, |ctx| {
+            let error = check_in_use(Path::new("/shared.img"), on, ctx).expect_err("in use");
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("Disk /shared.img is already in use by other guests ['other']."),
+                "{error}"
+            );
+            assert!(check_in_use(Path::new("/shared.img"), off, ctx).is_ok());
+            assert!(check_in_use(Path::new("/mine.img"), on, ctx).is_ok());
+        });
+    }
+
+    #[test]
+    fn generic_guests_get_i440fx() {
+        let generic = crate::osinfo::OsInfo::generic();
+        let linux = crate::osinfo::OsInfo::lookup("debian12").expect("known");
+        assert_eq!(machine(None, &generic).expect("pc"), "pc");
+        assert_eq!(machine(None, &linux).expect("q35"), "q35");
+        assert_eq!(machine(Some("q35"), &generic).expect("asked"), "q35");
+        assert!(machine(Some("virt"), &linux).is_err());
+    }
 
     #[test]
     fn tap_names_fit_linux() {

@@ -33,6 +33,19 @@ pub trait Probe {
     fn random_bytes(&self, count: usize) -> Vec<u8>;
     /// A free TCP port on `address`, at or above `from`.
     fn free_port(&self, address: &str, from: u16) -> Option<u16>;
+
+    /// Bytes free for a new file in `folder`, or in its nearest parent that
+    /// exists; `None` when unknown, which skips the space check.
+    fn free_space(&self, folder: &Path) -> Option<u64> {
+        crate::host::free_space(folder)
+    }
+
+    /// The other guests whose disks include `path`. The default knows of
+    /// none; a probe that reads the saved definitions answers for real.
+    fn disk_users(&self, path: &Path) -> Vec<String> {
+        let _ = path;
+        Vec::new()
+    }
 }
 
 /// Which accelerator QEMU runs the guest with.
