@@ -137,7 +137,62 @@ impl Vcpus {
             opts.finish()?;
             vcpus.validate(values.last().map(String::as_str).unwrap_or_default())?;
         }
+        vcpus.fill_topology(values.last().map(String::as_str).unwrap_or_default())?;
         Ok(vcpus)
+    }
+
+    /// virt-install's topology rules: a topology alone gives the count;
+    /// missing members are filled preferring cores, then sockets, with one
+    /// die; and the product must be the (maximum) vCPU count.
+    fn fill_topology(&mut self, raw: &str) -> Result<(), SpecError> {
+        let given = [self.sockets, self.dies, self.cores, self.threads];
+        if given.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let product = |v: &Vcpus| {
+            [v.sockets, v.dies, v.cores, v.threads]
+                .iter()
+                .map(|part| part.unwrap_or(1))
+                .product::<u32>()
+        };
+        let total = self.max.or(self.count).unwrap_or_else(|| product(self));
+        for member in [
+            Member::Cores,
+            Member::Sockets,
+            Member::Dies,
+            Member::Threads,
+        ] {
+            let fill = match member {
+                Member::Dies => 1,
+                _ => total / product(self),
+            };
+            let slot = match member {
+                Member::Sockets => &mut self.sockets,
+                Member::Dies => &mut self.dies,
+                Member::Cores => &mut self.cores,
+                Member::Threads => &mut self.threads,
+            };
+            slot.get_or_insert(fill);
+        }
+        let implied = product(self);
+        if implied != total {
+            return Err(SpecError::Value {
+                option: "vcpus",
+                raw: raw.to_string(),
+                reason: format!(
+                    "Total CPUs implied by topology (sockets={} * dies={} * cores={} * \
+                     threads={} == {implied}) does not match vCPU count {total}",
+                    self.sockets.unwrap_or(1),
+                    self.dies.unwrap_or(1),
+                    self.cores.unwrap_or(1),
+                    self.threads.unwrap_or(1),
+                ),
+            });
+        }
+        if self.count.is_none() {
+            self.count = Some(total);
+        }
+        Ok(())
     }
 
     fn validate(&self, raw: &str) -> Result<(), SpecError> {
@@ -178,6 +233,15 @@ impl Vcpus {
         let product = self.sockets? * self.dies.unwrap_or(1) * self.cores? * self.threads?;
         Some(product)
     }
+}
+
+/// A member of the CPU topology, in the order virt-install fills them.
+#[derive(Clone, Copy)]
+enum Member {
+    Sockets,
+    Dies,
+    Cores,
+    Threads,
 }
 
 /// `--cpu`'s mode.
@@ -353,6 +417,28 @@ mod tests {
         let vcpus = Vcpus::from_args(&strings(&["sockets=2,cores=2,threads=1"])).expect("parses");
         assert_eq!(vcpus.current(), 4);
         assert!(Vcpus::from_args(&strings(&["8,maxvcpus=4"])).is_err());
+
+        // Missing members: cores first, then sockets, one die, threads.
+        let cases: [(&str, [u32; 4]); 4] = [
+            ("sockets=2,cores=2", [2, 1, 2, 1]),
+            ("8,sockets=2", [2, 1, 4, 1]),
+            ("8,threads=2", [1, 1, 4, 2]),
+            ("2,maxvcpus=8,cores=4", [2, 1, 4, 1]),
+        ];
+        for (raw, want) in cases {
+            let v = Vcpus::from_args(&strings(&[raw])).expect(raw);
+            let got = [v.sockets, v.dies, v.cores, v.threads].map(|m| m.unwrap_or(0));
+            assert_eq!(got, want, "{raw}");
+        }
+        let error = Vcpus::from_args(&strings(&["4,sockets=1,cores=2,threads=1"]))
+            .expect_err("mismatch")
+            .to_string();
+        assert!(
+            error.ends_with(
+                "(sockets=1 * dies=1 * cores=2 * threads=1 == 2) does not match vCPU count 4"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
