@@ -449,15 +449,29 @@ fn netdev(nic: &GuestNic, index: usize) -> String {
 fn chardevs(b: &mut Builder, guest: &Guest) {
     let dirs = guest.dirs();
     let mut serial_index = 0;
+    let mut consoles = 0;
     let mut virtio_serial = false;
     for (index, dev) in guest.chardevs.iter().enumerate() {
         let id = format!("charserial{index}");
         let backend = match &dev.backend {
-            CharBackend::Console => format!(
-                "socket,id={id},path={},server=on,wait=off,logfile={},logappend=on",
-                qemu_escape(&dirs.console_socket()),
-                qemu_escape(&dirs.console_log())
-            ),
+            CharBackend::Console => {
+                // The first console is the one `qvirt console` attaches to;
+                // each further one gets its own socket and log.
+                let (socket, log) = if consoles == 0 {
+                    (dirs.console_socket(), dirs.console_log())
+                } else {
+                    (
+                        dirs.runtime.join(format!("console{consoles}.sock")),
+                        dirs.state.join(format!("console{consoles}.log")),
+                    )
+                };
+                consoles += 1;
+                format!(
+                    "socket,id={id},path={},server=on,wait=off,logfile={},logappend=on",
+                    qemu_escape(&socket),
+                    qemu_escape(&log)
+                )
+            }
             CharBackend::File(path) => format!("file,id={id},path={},append=on", qemu_escape(path)),
             CharBackend::Unix { path, listen } => format!(
                 "socket,id={id},path={}{}",

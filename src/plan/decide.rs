@@ -42,12 +42,13 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
     let graphics = spec.graphics.clone();
     let spice_port = spice_port(&graphics, ctx)?;
     let video = video(spec, &graphics);
-    let chardevs = spec.chardevs.clone().unwrap_or_else(|| {
-        vec![CharDevice {
+    let chardevs = match &spec.chardevs {
+        Some(devices) => devices.iter().map(absolute_chardev).collect(),
+        None => vec![CharDevice {
             backend: CharBackend::Console,
             target: CharTarget::Serial,
-        }]
-    });
+        }],
+    };
     let rng = match &spec.rng {
         Some(Rng::None) => None,
         Some(rng) => Some(rng.clone()),
@@ -77,7 +78,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         usb3: spec.os.usb3,
         balloon: spec.balloon,
         rng,
-        boot: spec.boot.clone(),
+        boot: absolute_boot(&spec.boot),
         install_boot,
         uefi,
         qemu_args: spec.qemu_args.clone(),
@@ -411,6 +412,35 @@ fn is_raw_media(path: &Path, device: DiskDevice) -> bool {
         || path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("iso"))
+}
+
+/// A character device whose file or socket is named from this folder, so
+/// QEMU finds it wherever it runs.
+fn absolute_chardev(device: &CharDevice) -> CharDevice {
+    let backend = match &device.backend {
+        CharBackend::File(path) => CharBackend::File(absolute(path)),
+        CharBackend::Unix { path, listen } => CharBackend::Unix {
+            path: absolute(path),
+            listen: *listen,
+        },
+        other => other.clone(),
+    };
+    CharDevice {
+        backend,
+        target: device.target,
+    }
+}
+
+/// `--boot` with its kernel, initrd, loader and nvram paths made absolute.
+fn absolute_boot(boot: &crate::spec::Boot) -> crate::spec::Boot {
+    let mut boot = boot.clone();
+    if let Some(kernel) = &mut boot.kernel {
+        kernel.kernel = absolute(&kernel.kernel);
+        kernel.initrd = kernel.initrd.as_deref().map(absolute);
+    }
+    boot.loader = boot.loader.as_deref().map(absolute);
+    boot.nvram = boot.nvram.as_deref().map(absolute);
+    boot
 }
 
 fn absolute(path: &Path) -> PathBuf {
