@@ -23,6 +23,10 @@ pub enum Phase {
     Final,
 }
 
+/// The first USB port for USB disks, after the tablet (1) and the two
+/// SPICE USB redirectors (2 and 3).
+const FIRST_USB_DISK_PORT: u32 = 4;
+
 /// Root ports every q35 guest gets at least, as virt-install adds 14.
 const MIN_ROOT_PORTS: usize = 14;
 
@@ -365,7 +369,17 @@ fn disks(b: &mut Builder, guest: &Guest, phase: Phase) {
                 b.push("-device", format!("{driver},bus=scsi0.0,channel=0,scsi-id=0,lun={unit},id=scsi0-0-0-{unit}{drive}{bootindex}{extra}"));
             }
             DiskBus::Usb => {
-                b.push("-device", format!("usb-storage,bus=usb.0,id=usb-disk{index}{drive}{bootindex}{extra},removable={}", if cd { "on" } else { "off" }));
+                // Ports 1 to 3 are the tablet's and the SPICE redirectors';
+                // left to QEMU, a disk would take port 1 first.
+                let port = FIRST_USB_DISK_PORT + unit;
+                let removable = if cd { "on" } else { "off" };
+                b.push(
+                    "-device",
+                    format!(
+                        "usb-storage,bus=usb.0,port={port},id=usb-disk{index}{drive}{bootindex}\
+                         {extra},removable={removable}"
+                    ),
+                );
             }
             DiskBus::Nvme => {
                 let serial = if disk.serial.is_some() {
