@@ -223,6 +223,8 @@ impl Disk {
             return Err(invalid("backing_format needs backing_store".into()));
         }
 
+        // Storage named another way (`vol=`, `pool=`) is not a missing path.
+        opts.refuse_leftovers()?;
         if device == DiskDevice::Disk && path.is_none() && size.is_none() {
             return Err(SpecError::Invalid(
                 "Device type 'disk' requires a path".into(),
@@ -320,6 +322,8 @@ mod tests {
             ("/a,io=native", "io=native needs cache=none"),
             ("/a,bus=floppy", "Unknown bus 'floppy'"),
             ("/a,device=floppy", "not supported yet"),
+            ("vol=pool/vol", "--disk vol is not supported yet"),
+            ("pool=default,size=1", "--disk pool is not supported yet"),
         ];
         for (raw, want) in cases {
             let error = disk(raw).expect_err(raw).to_string();

@@ -574,6 +574,13 @@ impl SubOpts {
     /// Refuses whatever was not taken: unknown keys by name, and keys
     /// virt-install has but the caller does not handle as not supported.
     pub fn finish(self) -> Result<(), SubOptError> {
+        self.refuse_leftovers()
+    }
+
+    /// [`SubOpts::finish`] without giving the options up: for a caller
+    /// whose own checks would otherwise speak first about keys it never
+    /// looked at (`--disk vol=X` is not a disk without a path).
+    pub fn refuse_leftovers(&self) -> Result<(), SubOptError> {
         let unknown: Vec<String> = self
             .fields
             .iter()
@@ -587,7 +594,7 @@ impl SubOpts {
             });
         }
         let mut unsupported: Vec<String> = self.fields.iter().map(|f| f.typed.clone()).collect();
-        unsupported.extend(self.flags);
+        unsupported.extend(self.flags.iter().cloned());
         unsupported.dedup();
         if unsupported.is_empty() {
             return Ok(());
