@@ -98,6 +98,18 @@ impl Graphics {
                     }
                 };
             }
+            // A TLS port is refused as not supported yet, but a bad one is
+            // refused first, in virt-install's words.
+            if let Some(port) = opts.take_parsed::<i32>("tlsPort")? {
+                if port != -1 && !(5900..=65535).contains(&port) {
+                    return Err(invalid(
+                        "TLS Port must be above 5900, or -1 for auto allocation".into(),
+                    ));
+                }
+                return Err(SpecError::Unsupported {
+                    options: vec!["--graphics tlsPort".into()],
+                });
+            }
             if let Some(password) = opts.take("password") {
                 graphics.password = Some(password);
             }
@@ -192,6 +204,16 @@ mod tests {
             error,
             "Error: --graphics vnc,port=-50: Port must be above 5900, or -1 for auto allocation"
         );
+    }
+
+    #[test]
+    fn tls_ports() {
+        let error = graphics("spice,tlsport=5").expect_err("bad").to_string();
+        assert!(error.ends_with("TLS Port must be above 5900, or -1 for auto allocation"));
+        let error = graphics("spice,tlsPort=5901")
+            .expect_err("later")
+            .to_string();
+        assert_eq!(error, "--graphics tlsPort is not supported yet");
     }
 
     #[test]

@@ -368,6 +368,39 @@ pub fn check_arch(arch: Option<&str>) -> Result<(), SpecError> {
     }
 }
 
+/// Machine types QEMU has that are not x86 PCs, by prefix.
+const OTHER_MACHINES: &[&str] = &[
+    "microvm",
+    "isapc",
+    "pseries",
+    "powernv",
+    "virt",
+    "s390-ccw-virtio",
+    "vexpress-",
+    "sifive_",
+    "spike",
+];
+
+/// qvirt makes x86 PCs: q35 and i440fx (`pc`), plain or versioned.
+pub fn check_machine(machine: Option<&str>) -> Result<(), SpecError> {
+    match machine {
+        None => Ok(()),
+        Some(m) if m == "q35" || m.starts_with("pc-q35-") => Ok(()),
+        Some(m) if m == "pc" || m.starts_with("pc-i440fx-") => Ok(()),
+        // Other x86 machines and other architectures' machines exist, but
+        // qvirt cannot make them yet.
+        Some(m) if OTHER_MACHINES.iter().any(|prefix| m.starts_with(prefix)) => {
+            Err(SpecError::Unsupported {
+                options: vec![format!("--machine {m}")],
+            })
+        }
+        Some(other) => Err(SpecError::Invalid(format!(
+            "Host does not support domain type None with machine '{other}' for \
+             virtualization type 'hvm' with architecture 'x86_64'"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +484,27 @@ mod tests {
         let cpu = Cpu::from_args(&strings(&["host"]), &mut warnings).expect("parses");
         assert_eq!(cpu.mode, CpuMode::HostModel);
         assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn machines() {
+        for ok in [
+            None,
+            Some("q35"),
+            Some("pc"),
+            Some("pc-q35-7.2"),
+            Some("pc-i440fx-7.2"),
+        ] {
+            assert!(check_machine(ok).is_ok(), "{ok:?}");
+        }
+        let error = check_machine(Some("foobar"))
+            .expect_err("unknown")
+            .to_string();
+        assert!(error.contains("with machine 'foobar'"), "{error}");
+        for later in ["microvm", "pseries", "virt-7.2", "s390-ccw-virtio"] {
+            let error = check_machine(Some(later)).expect_err(later).to_string();
+            assert!(error.contains("not supported yet"), "{error}");
+        }
     }
 
     #[test]

@@ -210,6 +210,17 @@ impl GuestSpec {
             .as_deref()
             .map(validate_name)
             .transpose()?;
+        // The platform comes before the OS, as virt-install looks up the
+        // host's capabilities before it looks for an OS name.
+        let virt_type = args
+            .virt
+            .virt_type
+            .as_deref()
+            .map(VirtType::parse)
+            .transpose()?;
+        machine::check_arch(args.virt.arch.as_deref())?;
+        let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
+        machine::check_machine(machine.as_deref())?;
         let install = boot::install_from_args(args)?;
         let boot = boot::Boot::from_args(&args.install.boot)?;
         // `--print-xml` alone is an install method too: virt-install
@@ -224,14 +235,6 @@ impl GuestSpec {
         let memory = Memory::from_args(&args.general.memory)?;
         let cpu = Cpu::from_args(&args.general.cpu, &mut warnings)?;
         let vcpus = Vcpus::from_args(&args.general.vcpus)?;
-        let virt_type = args
-            .virt
-            .virt_type
-            .as_deref()
-            .map(VirtType::parse)
-            .transpose()?;
-        machine::check_arch(args.virt.arch.as_deref())?;
-        let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
 
         let disks = disk::disks_from_args(&args.devices.disk)?;
         let networks = network::nics_from_args(&args.devices.network)?;
@@ -431,6 +434,7 @@ fn os_from_args(
 const OS_REQUIRED: &str =
     "--osinfo/--os-variant OS name is required, but no value was\nset or detected.";
 
+/// virt-install's fatal message, in its words, with our program's name.
 fn os_required_message(install: &Install) -> String {
     let mut text = format!(
         "{OS_REQUIRED}\n\n\
@@ -439,16 +443,32 @@ fn os_required_message(install: &Install) -> String {
     );
     if matches!(install, Install::Cdrom(_)) {
         text.push_str(
-            "\nTo name an OS to use when none is detected from the install media:\n\n  \
+            "\nIf you expected virt-install to detect an OS name from the\n\
+             install media, you can set a fallback OS name with:\n\n  \
              --osinfo detect=on,name=OSNAME\n",
         );
     }
     text.push_str(
-        "\nTo list the OS names:\n\n   qvirt-install --osinfo list\n\n\
-         For a Linux distribution that is not listed, a generic name such as\n\
-         linux2024, linux2022 or linux2020 works.\n\n\
-         To go on without an OS name, use --osinfo detect=on,require=off\n\
-         or set VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1.",
+        "\nYou can see a full list of possible OS name values with:\n\n   \
+         qvirt-install --osinfo list\n",
+    );
+    // Newest first, as virt-install lists them.
+    let mut generic: Vec<String> = OsInfo::list()
+        .into_iter()
+        .filter(|id| id.starts_with("linux20"))
+        .collect();
+    generic.sort_by(|a, b| b.cmp(a));
+    if !generic.is_empty() {
+        text.push_str(&format!(
+            "\nIf your Linux distro is not listed, try one of generic values\n\
+             such as: {}\n",
+            generic.join(", ")
+        ));
+    }
+    text.push_str(
+        "\nIf you just need to get the old behavior back, you can use:\n\n  \
+         --osinfo detect=on,require=off\n\n\
+         Or export VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1",
     );
     // virt-install would have looked inside the media first.
     // TODO(#5): detect the OS from the install media.
