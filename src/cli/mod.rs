@@ -160,7 +160,7 @@ pub struct InstallMethodArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "OS options")]
 pub struct OsArgs {
-    /// The OS installed in the guest: --osinfo debian12, --osinfo list
+    /// The OS installed in the guest (also --os-variant): --osinfo debian12, --osinfo list
     #[arg(long, visible_alias = "os-variant", value_name = "OSNAME")]
     pub osinfo: Option<String>,
     /// Deprecated; does nothing
