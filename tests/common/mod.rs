@@ -249,9 +249,11 @@ pub fn tiny_bzimage() -> Vec<u8> {
     image
 }
 
-/// A line diff of `expected` and `actual`, with `-` and `+` marks, or
-/// `None` when they are equal. Lines are matched by their longest common
-/// subsequence, so one changed option shows as one pair of lines.
+/// A line diff of `expected` and `actual`, or `None` when they are equal:
+/// changed lines marked `-` (expected, with its line number) and `+`
+/// (actual), one unchanged line of context before each change.
+/// Lines are matched by their longest common subsequence, so one changed
+/// option shows as one pair of lines.
 pub fn diff(expected: &str, actual: &str) -> Option<String> {
     if expected == actual {
         return None;
@@ -270,20 +272,26 @@ pub fn diff(expected: &str, actual: &str) -> Option<String> {
     }
     let (mut i, mut j) = (0, 0);
     let mut out = String::new();
+    let mut shown_up_to = 0;
     while i < old.len() || j < new.len() {
         if i < old.len() && j < new.len() && old[i] == new[j] {
             i += 1;
             j += 1;
-        } else if j < new.len() && (i == old.len() || common[i][j + 1] >= common[i + 1][j]) {
-            out.push_str(&format!("+ {}\n", new[j]));
-            j += 1;
-        } else {
-            out.push_str(&format!("- {}\n", old[i]));
-            i += 1;
+            continue;
         }
+        if i > shown_up_to {
+            out.push_str(&format!("{:>5}   {}\n", i, old[i - 1]));
+        }
+        if i < old.len() && (j == new.len() || common[i + 1][j] >= common[i][j + 1]) {
+            out.push_str(&format!("{:>5} - {}\n", i + 1, old[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("      + {}\n", new[j]));
+            j += 1;
+        }
+        shown_up_to = i + 1;
     }
     if out.is_empty() {
-        // Only a final newline differs.
         out.push_str("(the texts differ only in their line endings)\n");
     }
     Some(out)
