@@ -502,7 +502,7 @@ fn virt_install_corpus() {
             )),
         }
     }
-    println!("{}", summary(&counts));
+    common::report(&summary(&counts));
     assert!(
         failures.is_empty(),
         "{} of {} corpus cases fail:\n\n{}",

@@ -52,8 +52,10 @@ struct Host {
 
 impl Host {
     fn probe() -> Host {
+        // What each QEMU's namespace needs: unshare, and ip to set it up.
         let namespaces = Command::new("unshare")
-            .args(["--net", "true"])
+            .args(["--net", "sh", "-c", &namespace_setup("true")])
+            .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
@@ -74,7 +76,15 @@ enum Outcome {
 
 #[test]
 fn qemu_accepts_every_golden_argv() {
+    let qemu = common::program("qemu-system-x86_64");
+    assert!(
+        qemu.is_absolute(),
+        "qemu-system-x86_64 is not on PATH: apt-get install qemu-system-x86"
+    );
     let host = Host::probe();
+    if !host.namespaces {
+        common::report("qemu accepts: no network namespaces (needs root, unshare and ip)");
+    }
     let goldens = golden::load_all();
     let jobs: Vec<(&Golden, usize)> = goldens
         .iter()
@@ -113,14 +123,16 @@ fn qemu_accepts_every_golden_argv() {
     for (label, outcome) in &outcomes {
         match outcome {
             Outcome::Accepted => accepted += 1,
-            Outcome::Skipped(why) => eprintln!("skipped {label}: {why}"),
+            Outcome::Skipped(why) => {
+                common::report(&format!("qemu accepts: skipped {label}: {why}"))
+            }
             Outcome::Refused(why) => refused.push(format!("{label}:\n{why}")),
         }
     }
-    eprintln!(
+    common::report(&format!(
         "qemu accepts: {accepted} of {} golden QEMU commands reached prelaunch",
         outcomes.len()
-    );
+    ));
     assert!(
         refused.is_empty(),
         "{} golden QEMU commands were not accepted:\n\n{}",
@@ -413,6 +425,12 @@ fn free_port(from: u16) -> Result<u16, String> {
     (from..u16::MAX)
         .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
         .ok_or_else(|| "no free port".into())
+}
+
+/// A shell script that readies a new network namespace, then runs `then`:
+/// lo is down in a new namespace, and the bridge stands for the user's.
+fn namespace_setup(then: &str) -> String {
+    format!("ip link set lo up && ip link add {TEST_BRIDGE} type bridge && {then}")
 }
 
 /// Starts QEMU, checks `prelaunch` over QMP, quits it.

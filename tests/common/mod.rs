@@ -14,6 +14,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Writes a line to the test process's real stderr: unlike `eprintln!`,
+/// which the test harness captures, this shows in every `cargo test` run,
+/// so counts and skip reasons reach the log.
+pub fn report(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 /// The binary under test.
 pub fn qvirt_install() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_qvirt-install"))
