@@ -97,6 +97,21 @@ fn print_qemu_matches_the_golden_files() {
     );
 }
 
+/// The one-option-per-line layout gives back the printed line exactly.
+#[test]
+fn layout_round_trips() {
+    let cases = [
+        ("A=1 qemu -name 'guest=a,b' -S -device x", 4),
+        ("qemu-img create -f qcow2 /a.qcow2 1024", 2),
+        ("qemu -append 'a    b' -kernel '/x y'", 3),
+    ];
+    for (line, lines) in cases {
+        let text = golden::layout(line);
+        assert_eq!(text.lines().count(), lines, "{text}");
+        assert_eq!(text.replace(" \\\n    ", " "), line);
+    }
+}
+
 /// Lines of Appendix C (and of the sub-option language) that qvirt does
 /// not serve yet: each is refused with exit 1, names what is missing, and
 /// leaves nothing behind.
