@@ -148,6 +148,36 @@ const CASES: &[Case] = &[
         stderr: &["Host does not support domain type kvm"],
     },
     Case {
+        what: "a sparse image that could outgrow the free space is refused",
+        line: "--name a --memory 512 --osinfo debian12 --pxe --network user --disk size=2",
+        env: &[("QVIRT_FREE_SPACE", "1073741824")],
+        code: 1,
+        stdout: &[],
+        stderr: &[
+            "The requested volume capacity will exceed the available pool space",
+            "(2048 M requested capacity > 1024 M available)",
+            "(Use --check disk_size=off or --check all=off to override)",
+        ],
+    },
+    Case {
+        what: "unless the check is off",
+        line: "--name a --memory 512 --osinfo debian12 --pxe --network user --disk size=2 \
+               --check disk_size=off",
+        env: &[("QVIRT_FREE_SPACE", "1073741824")],
+        code: 0,
+        stdout: &["qemu-img create"],
+        stderr: &[],
+    },
+    Case {
+        what: "room for an allocated image is never optional",
+        line: "--name a --memory 512 --osinfo debian12 --pxe --network user \
+               --disk size=2,sparse=no --check all=off",
+        env: &[("QVIRT_FREE_SPACE", "1073741824")],
+        code: 1,
+        stdout: &[],
+        stderr: &["There is not enough free space on the storage pool to create the volume."],
+    },
+    Case {
         what: "--os-type is accepted with virt-install's warning",
         line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 \
                --os-type linux",

@@ -38,7 +38,7 @@ pub fn program(name: &str) -> PathBuf {
 }
 
 /// The environment every run starts from. The probes that differ between
-/// machines (KVM, bridges, OVMF) are stood in for, the connection is
+/// machines (KVM, bridges, OVMF, free space) are stood in for, the connection is
 /// fixed whoever runs the tests, and MACs and UUIDs are repeatable.
 fn base_env(sandbox: &Sandbox) -> BTreeMap<String, String> {
     let firmware = format!(
@@ -52,6 +52,8 @@ fn base_env(sandbox: &Sandbox) -> BTreeMap<String, String> {
         ("QVIRT_KVM", "usable".into()),
         ("QVIRT_NET", "none".into()),
         ("QVIRT_FIRMWARE", firmware),
+        // 1 TiB, whatever the temporary folder's file system has free.
+        ("QVIRT_FREE_SPACE", (1u64 << 40).to_string()),
         ("LIBVIRT_DEFAULT_URI", "qemu:///system".into()),
     ]
     .into_iter()
