@@ -175,6 +175,12 @@ impl GuestDirs {
         self.runtime.join("console.lock")
     }
 
+    /// How the guest's last run ended: `rebooted`, `powered-off`,
+    /// `destroyed` or `crashed`.
+    pub fn last_ending(&self) -> PathBuf {
+        self.state.join("last-ending")
+    }
+
     /// The supervisor's own messages.
     pub fn supervisor_log(&self) -> PathBuf {
         self.state.join("supervisor.log")

@@ -9,6 +9,6 @@ fn main() -> ExitCode {
     let args = QvirtArgs::parse();
     match qvirt::commands::run(args) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => qvirt::exit::report(&error, None),
+        Err(error) => qvirt::exit::report(&error, error.hint().as_deref()),
     }
 }

@@ -71,6 +71,10 @@ pub struct AttachOptions<'a> {
     pub wait: Duration,
     /// Set by a signal handler: leave the console.
     pub stop: Option<&'a AtomicBool>,
+    /// Send stdin to the guest even when it is not a terminal, and leave
+    /// at its end (`echo reboot | qvirt console NAME`). Otherwise input is
+    /// read only from a terminal.
+    pub pipe_input: bool,
 }
 
 /// Holds the console for one client.
@@ -104,13 +108,18 @@ pub fn attach(
         replay(dirs, &mut stdout);
     }
     let stdin = std::io::stdin();
-    let interactive = stdin.is_terminal();
-    let _raw = if interactive {
+    let terminal = stdin.is_terminal();
+    let _raw = if terminal {
         RawMode::enter(&stdin).ok()
     } else {
         None
     };
-    relay(&mut socket, interactive, options.stop, &mut stdout)
+    relay(
+        &mut socket,
+        terminal || options.pipe_input,
+        options.stop,
+        &mut stdout,
+    )
 }
 
 fn connect(dirs: &GuestDirs, name: &str, wait: Duration) -> Result<UnixStream, ConsoleError> {
@@ -147,7 +156,7 @@ fn replay(dirs: &GuestDirs, out: &mut dyn Write) {
 /// one loop means no reader thread is left behind on stdin.
 fn relay(
     socket: &mut UnixStream,
-    interactive: bool,
+    input: bool,
     stop: Option<&AtomicBool>,
     out: &mut dyn Write,
 ) -> Result<Detached, ConsoleError> {
@@ -158,7 +167,7 @@ fn relay(
             return Ok(Detached::Interrupted);
         }
         let mut fds = vec![PollFd::new(socket, PollFlags::IN)];
-        if interactive {
+        if input {
             fds.push(PollFd::from_borrowed_fd(stdin.as_fd(), PollFlags::IN));
         }
         let timeout = rustix::event::Timespec {

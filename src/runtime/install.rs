@@ -368,6 +368,7 @@ impl Follow<'_> {
                 replay: false,
                 wait: Duration::from_secs(10),
                 stop: Some(self.interrupted),
+                pipe_input: false,
             };
             let detached = console::attach(self.dirs, self.name, options);
             match detached {

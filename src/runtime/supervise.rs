@@ -256,7 +256,15 @@ fn run_phase(
             display,
         },
     );
-    Ok(watch(&mut running, stop))
+    let ending = watch(&mut running, stop);
+    if let Some(text) = serde_json::to_value(ending)
+        .ok()
+        .as_ref()
+        .and_then(|v| v.as_str())
+    {
+        let _ = std::fs::write(dirs.last_ending(), format!("{text}\n"));
+    }
+    Ok(ending)
 }
 
 /// Starts QEMU; when `-cpu host` hits the ARCH_CAPABILITIES abort, says so
