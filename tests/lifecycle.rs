@@ -164,7 +164,7 @@ fn refusals_are_clear_and_change_nothing() {
     }
 
     // A second console client is told the console is busy.
-    let first = world
+    let mut first = world
         .qvirt(&["console", "busy"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -178,6 +178,7 @@ fn refusals_are_clear_and_change_nothing() {
     let (_, stderr) = expect_code(&output, 1);
     assert!(stderr.contains("is in use by another client"), "{stderr}");
     kill(first.id() as i32);
+    let _ = first.wait();
 
     assert_eq!(
         std::fs::read(world.state_dir("busy").join("guest.json")).expect("def"),
