@@ -22,7 +22,7 @@ use serde_json::json;
 use super::launch::{self, LaunchError, Running};
 use super::state::{self, Definition, StateError};
 use crate::paths::GuestDirs;
-use crate::plan::Command;
+use crate::plan::{Command, GuestNicBackend};
 use crate::qmp::QmpError;
 use crate::spec::GraphicsKind;
 
@@ -113,6 +113,16 @@ pub enum SuperviseError {
     /// QEMU stopped answering.
     #[error("lost control of the guest's QEMU")]
     Qmp(#[from] QmpError),
+    /// A tap device could not join its bridge.
+    #[error("cannot attach `{tap}` to the bridge `{bridge}`: {reason}")]
+    Bridge {
+        /// The tap device.
+        tap: String,
+        /// The bridge.
+        bridge: String,
+        /// What `ip` said.
+        reason: String,
+    },
     /// The install phase did not end with the guest rebooting or off.
     #[error("the install phase ended with QEMU gone: the guest crashed or was killed")]
     InstallCrashed,
@@ -235,7 +245,7 @@ fn run_phase(
         Err(error) => {
             let _ = running.child.kill();
             let _ = running.child.wait();
-            return Err(error.into());
+            return Err(error);
         }
     };
     let status = Status {
@@ -307,13 +317,14 @@ fn start_guest(
     running: &Running,
     definition: &Definition,
     phase: Phase,
-) -> Result<Option<String>, QmpError> {
+) -> Result<Option<String>, SuperviseError> {
     let qmp = &running.qmp;
     if phase == Phase::Install {
         // As virt-install's on_reboot=destroy: the installer's reboot stops
         // QEMU, and the guest starts again in its final form.
         qmp.execute_raw("set-action", Some(json!({ "reboot": "shutdown" })))?;
     }
+    attach_taps(definition)?;
     let graphics = &definition.guest.graphics;
     if let Some(password) = &graphics.password {
         let protocol = match graphics.kind {
@@ -326,6 +337,30 @@ fn start_guest(
     let display = display_address(qmp, graphics.kind);
     qmp.execute_raw("cont", None)?;
     Ok(display)
+}
+
+/// Puts each tap device QEMU created into its bridge, before the guest
+/// runs, so its first DHCP request already reaches the bridge.
+fn attach_taps(definition: &Definition) -> Result<(), SuperviseError> {
+    for nic in &definition.guest.nics {
+        let GuestNicBackend::Tap { ifname, bridge } = &nic.backend else {
+            continue;
+        };
+        let output = std::process::Command::new("ip")
+            .args(["link", "set", "dev", ifname, "master", bridge, "up"])
+            .output();
+        let failure = match output {
+            Ok(output) if output.status.success() => continue,
+            Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            Err(error) => format!("cannot run `ip`: {error}"),
+        };
+        return Err(SuperviseError::Bridge {
+            tap: ifname.clone(),
+            bridge: bridge.clone(),
+            reason: failure,
+        });
+    }
+    Ok(())
 }
 
 /// The address the display really listens on, read back from QEMU.
