@@ -33,9 +33,20 @@ pub enum InstallError {
     /// The guest cannot be made on this machine.
     #[error(transparent)]
     Plan(#[from] plan::PlanError),
+    /// Making or running the guest failed.
+    #[error(transparent)]
+    Run(#[from] crate::runtime::install::RunError),
 }
 
 impl InstallError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            InstallError::Run(run) => run.hint(),
+            _ => None,
+        }
+    }
+
     /// The exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
@@ -106,10 +117,17 @@ pub fn run(argv: Vec<String>) -> Result<Outcome, InstallError> {
         }
         return Ok(Outcome::Printed);
     }
-    // TODO(#3): create the disks, launch QEMU and run the install flow.
-    Err(InstallError::Spec(crate::spec::SpecError::Unsupported {
-        options: vec!["starting a guest (use --print-qemu or --dry-run)".into()],
-    }))
+    match crate::runtime::install::create_and_run(&plan, &spec, &qemu_img()) {
+        Err(crate::runtime::install::RunError::Interrupted { by_user: true }) => {
+            // virt-install's quirk, kept for scripts: Ctrl+C is not a failure.
+            if !quiet {
+                eprintln!("Domain install interrupted.\nInstallation aborted at user request");
+            }
+            Ok(Outcome::Printed)
+        }
+        Err(error) => Err(error.into()),
+        Ok(()) => Ok(Outcome::Printed),
+    }
 }
 
 enum Parsed {

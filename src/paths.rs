@@ -159,6 +159,33 @@ impl GuestDirs {
         self.runtime.join("qmp.sock")
     }
 
+    /// The supervisor's own QMP socket, so the client one stays free for
+    /// `qvirt` commands.
+    pub fn supervisor_socket(&self) -> PathBuf {
+        self.runtime.join("supervisor.sock")
+    }
+
+    /// What the supervisor last reported about the guest.
+    pub fn status_file(&self) -> PathBuf {
+        self.runtime.join("status.json")
+    }
+
+    /// Held by the one client attached to the serial console.
+    pub fn console_lock(&self) -> PathBuf {
+        self.runtime.join("console.lock")
+    }
+
+    /// How the guest's last run ended: `rebooted`, `powered-off`,
+    /// `destroyed` or `crashed`.
+    pub fn last_ending(&self) -> PathBuf {
+        self.state.join("last-ending")
+    }
+
+    /// The supervisor's own messages.
+    pub fn supervisor_log(&self) -> PathBuf {
+        self.state.join("supervisor.log")
+    }
+
     /// The serial console socket.
     pub fn console_socket(&self) -> PathBuf {
         self.runtime.join("console.sock")

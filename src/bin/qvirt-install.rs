@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             let code = error.exit_code();
-            let hint = qvirt::exit::hint_for(&error);
+            let hint = error.hint();
             let _ = qvirt::exit::report(&error, hint.as_deref());
             ExitCode::from(code)
         }

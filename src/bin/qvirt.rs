@@ -2,6 +2,13 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
+use qvirt::cli::qvirt::QvirtArgs;
+
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let args = QvirtArgs::parse();
+    match qvirt::commands::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => qvirt::exit::report(&error, error.hint().as_deref()),
+    }
 }

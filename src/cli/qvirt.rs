@@ -133,4 +133,11 @@ pub enum QvirtCommand {
         #[command(flatten)]
         guest: GuestName,
     },
+    /// Run a guest's supervisor (started by qvirt-install and qvirt start)
+    #[command(name = "__supervise", hide = true)]
+    Supervise {
+        /// The guest.
+        #[command(flatten)]
+        guest: GuestName,
+    },
 }

@@ -110,6 +110,14 @@ pub fn args(guest: &Guest, phase: Phase) -> Vec<String> {
         ),
     );
     b.push("-mon", "chardev=charmonitor,id=monitor,mode=control");
+    b.push(
+        "-chardev",
+        format!(
+            "socket,id=charsupervisor,path={},server=on,wait=off",
+            qemu_escape(&dirs.supervisor_socket())
+        ),
+    );
+    b.push("-mon", "chardev=charsupervisor,id=supervisor,mode=control");
     let windows = guest.os.family == crate::osinfo::Family::Windows;
     b.push(
         "-rtc",

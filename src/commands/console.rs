@@ -1,0 +1,25 @@
+//! `qvirt console NAME`: the serial console, after the recent output.
+
+use std::time::Duration;
+
+use super::{CommandError, Context};
+use crate::runtime::console::{self, AttachOptions, Detached};
+
+/// Attaches to guest `name`'s serial console; `Ctrl+]` leaves it.
+pub fn run(context: &Context, name: &str) -> Result<(), CommandError> {
+    let (dirs, _, _) = context.running(name)?;
+    context.say(&format!(
+        "Connected to domain '{name}'\nEscape character is ^] (Ctrl + ])"
+    ));
+    let options = AttachOptions {
+        replay: true,
+        wait: Duration::from_secs(2),
+        stop: None,
+        pipe_input: true,
+    };
+    match console::attach(&dirs, name, options)? {
+        Detached::Closed => context.say("\nThe guest's console closed: it stopped"),
+        Detached::User | Detached::Interrupted => context.say(""),
+    }
+    Ok(())
+}

@@ -1,0 +1,477 @@
+//! virt-install's install flow, without libvirt: define the guest, start
+//! it, follow it through its install phase and its restart.
+//!
+//! qvirt-install makes the disks and the saved definition, then hands the
+//! guest to a detached supervisor ([`super::supervise`]) and follows its
+//! reports: on the serial console (`--autoconsole text`), waiting
+//! (`--wait`), or not at all (`--noautoconsole`). Whatever it does, the
+//! supervisor restarts the guest after its install phase, so the guest is
+//! never left half-installed because qvirt-install went away.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::console::{self, AttachOptions, Detached};
+use super::state::{self, Definition, StateError};
+use super::supervise::{Ending, Phase, Report, SpawnError, Supervisor, SupervisorGone};
+use crate::disk::{self, DiskError, Feedback};
+use crate::paths::GuestDirs;
+use crate::plan::Plan;
+use crate::spec::{AutoConsole, DiskDevice, GraphicsKind, GuestSpec};
+
+/// How long QEMU may take from spawn to running guest.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Why the guest could not be made or followed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The name is taken.
+    #[error("Guest name '{name}' is already in use.")]
+    NameInUse {
+        /// The name.
+        name: String,
+    },
+    /// A disk image could not be made.
+    #[error(transparent)]
+    Disk(#[from] DiskError),
+    /// The guest's state could not be saved.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The supervisor could not be started.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// QEMU did not start the guest.
+    #[error("{error}")]
+    Start {
+        /// What went wrong, with QEMU's log.
+        error: String,
+        /// What to do about it.
+        hint: Option<String>,
+    },
+    /// The install phase ended badly.
+    #[error("{error}\nDomain installation does not appear to have been successful.")]
+    Install {
+        /// What went wrong.
+        error: String,
+    },
+    /// `--wait N` ran out.
+    #[error("Installation has exceeded specified time limit. Exiting application.")]
+    Timeout,
+    /// The console failed.
+    #[error(transparent)]
+    Console(#[from] console::ConsoleError),
+    /// A signal stopped qvirt-install while it followed the guest.
+    #[error("Domain install interrupted.")]
+    Interrupted {
+        /// SIGINT (Ctrl+C), which virt-install treats as success.
+        by_user: bool,
+    },
+}
+
+impl RunError {
+    /// The hint to print after the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RunError::Start { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+}
+
+/// Progress messages on stderr, unless `--quiet`.
+#[derive(Debug, Clone, Copy)]
+struct Say {
+    quiet: bool,
+}
+
+impl Say {
+    fn line(self, text: &str) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+}
+
+/// Takes away what a failed run made, unless it succeeded.
+struct Undo {
+    dirs: GuestDirs,
+    armed: bool,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = state::remove_dir(&self.dirs.state);
+            let _ = state::remove_dir(&self.dirs.runtime);
+        }
+    }
+}
+
+/// Makes the guest and follows it as the options ask.
+pub fn create_and_run(
+    plan: &Plan,
+    spec: &GuestSpec,
+    qemu_img: &std::path::Path,
+) -> Result<(), RunError> {
+    let say = Say {
+        quiet: spec.run.quiet,
+    };
+    let guest = &plan.guest;
+    let name = guest.name.as_str();
+    let dirs = guest.dirs();
+    let uri = guest.connection.uri();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let by_user = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&by_user));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&interrupted));
+
+    say.line("Starting install...");
+    let fresh = !dirs.runtime.exists() && !dirs.state.exists();
+    let lock = state::lock(&dirs, name).map_err(|error| match error {
+        StateError::Busy { .. } => RunError::NameInUse { name: name.into() },
+        other => other.into(),
+    })?;
+    if dirs.definition().exists() {
+        return Err(RunError::NameInUse { name: name.into() });
+    }
+    let mut undo = Undo {
+        dirs: dirs.clone(),
+        armed: fresh,
+    };
+    let feedback = Feedback {
+        quiet: spec.run.quiet,
+        debug: spec.run.debug,
+    };
+    let images = disk::create_all(qemu_img, &plan.images, feedback)?;
+    if interrupted.load(Ordering::Relaxed) {
+        return Err(RunError::Interrupted {
+            by_user: by_user.load(Ordering::Relaxed),
+        });
+    }
+    let definition = definition(plan, spec, images.paths().to_vec());
+    definition.save(&dirs)?;
+
+    let two_phase = definition.install.is_some();
+    if !two_phase && spec.run.noreboot {
+        // virt-install defines an import without starting it.
+        images.keep();
+        undo.armed = false;
+        say.line("Domain creation completed.");
+        say.line(&format!(
+            "You can restart your domain by running:\n  qvirt --connect {uri} start {name}"
+        ));
+        return Ok(());
+    }
+
+    say.line("Creating domain...");
+    drop(lock);
+    let supervisor = Supervisor::spawn(uri, name, &dirs)?;
+    let started = wait_started(&supervisor, say)?;
+    images.keep();
+    undo.armed = false;
+    if let Some(display) = started {
+        say.line(&format!("Display: {display}"));
+    }
+
+    let follow = Follow {
+        spec,
+        dirs: &dirs,
+        name,
+        uri,
+        say,
+        two_phase,
+        interrupted: &interrupted,
+        by_user: &by_user,
+    };
+    follow.run(supervisor)
+}
+
+fn definition(plan: &Plan, spec: &GuestSpec, created: Vec<PathBuf>) -> Definition {
+    let storage = plan
+        .guest
+        .disks
+        .iter()
+        .filter(|d| d.device == DiskDevice::Disk && !d.install_media)
+        .filter_map(|d| d.source.clone())
+        .collect();
+    Definition {
+        guest: plan.guest.clone(),
+        install: plan.install_command(),
+        run: plan.final_command(),
+        transient: spec.run.transient,
+        noreboot: spec.run.noreboot,
+        destroy_on_exit: spec.run.destroy_on_exit,
+        storage,
+        created,
+    }
+}
+
+/// Waits for the first phase to run; returns its display address.
+fn wait_started(supervisor: &Supervisor, say: Say) -> Result<Option<String>, RunError> {
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        match supervisor.next(Duration::from_millis(200)) {
+            Ok(Some(Report::Started { display, .. })) => return Ok(display),
+            Ok(Some(Report::Note { message })) => say.line(&format!("warning: {message}")),
+            Ok(Some(Report::Failed { error, hint, .. })) => {
+                return Err(RunError::Start { error, hint });
+            }
+            Ok(Some(_)) | Ok(None) => {}
+            Err(SupervisorGone) => break,
+        }
+    }
+    Err(RunError::Start {
+        error: "the guest's supervisor ended before QEMU started".into(),
+        hint: Some("see the supervisor.log and qemu.log in the guest's state folder".into()),
+    })
+}
+
+/// The part after the guest started: console, waiting, restart.
+struct Follow<'a> {
+    spec: &'a GuestSpec,
+    dirs: &'a GuestDirs,
+    name: &'a str,
+    uri: &'a str,
+    say: Say,
+    two_phase: bool,
+    interrupted: &'a AtomicBool,
+    by_user: &'a AtomicBool,
+}
+
+/// What qvirt-install does while the guest runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The serial console, across the restart.
+    Text,
+    /// Wait for the install to end, up to a deadline.
+    Wait(Option<Instant>),
+    /// Return at once.
+    Detach,
+}
+
+impl Follow<'_> {
+    fn run(&self, supervisor: Supervisor) -> Result<(), RunError> {
+        match self.mode() {
+            Mode::Detach => {
+                supervisor.detach();
+                self.still_running();
+                Ok(())
+            }
+            Mode::Wait(deadline) => self.wait(supervisor, deadline),
+            Mode::Text => self.console(supervisor),
+        }
+    }
+
+    /// virt-install's choice of console, and `--wait`.
+    fn mode(&self) -> Mode {
+        let run = &self.spec.run;
+        if let Some(minutes) = run.wait {
+            let deadline = u64::try_from(minutes)
+                .ok()
+                .map(|m| Instant::now() + Duration::from_secs(m * 60));
+            return Mode::Wait(deadline);
+        }
+        let graphics = self.spec.graphics.kind;
+        match run.autoconsole {
+            AutoConsole::None => Mode::Detach,
+            AutoConsole::Text => Mode::Text,
+            AutoConsole::Default if graphics == GraphicsKind::None => Mode::Text,
+            AutoConsole::Default | AutoConsole::Graphical => {
+                // TODO(#6): start remote-viewer or virt-viewer when one is
+                // installed and a display is there.
+                self.say.line(
+                    "warning: Unable to connect to graphical console: virt-viewer not \
+                     installed. Please install the 'virt-viewer' package.",
+                );
+                self.say
+                    .line("warning: No console to launch for the guest, defaulting to --wait -1");
+                Mode::Wait(None)
+            }
+        }
+    }
+
+    fn still_running(&self) {
+        if self.two_phase {
+            self.say
+                .line("Domain is still running. Installation may be in progress.");
+            self.say.line(&format!(
+                "You can reconnect to the console to complete the installation process:\n  \
+                 qvirt --connect {} console {}",
+                self.uri, self.name
+            ));
+        } else {
+            self.say.line("Domain creation completed.");
+        }
+    }
+
+    fn interrupted(&self) -> Option<RunError> {
+        if !self.interrupted.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.say.line(&format!(
+            "The guest keeps running. Reach it with:\n  qvirt --connect {} console {}",
+            self.uri, self.name
+        ));
+        Some(RunError::Interrupted {
+            by_user: self.by_user.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Follows the reports until the install ended and the guest was
+    /// started again (or is off for good).
+    fn wait(&self, supervisor: Supervisor, deadline: Option<Instant>) -> Result<(), RunError> {
+        if self.two_phase {
+            self.say
+                .line("Domain is still running. Installation may be in progress.");
+        }
+        match deadline {
+            Some(_) => self.say.line(&format!(
+                "Waiting {} minutes for the installation to complete.",
+                self.spec.run.wait.unwrap_or_default()
+            )),
+            None => self.say.line("Waiting for the installation to complete."),
+        }
+        loop {
+            if let Some(error) = self.interrupted() {
+                supervisor.detach();
+                return Err(error);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                supervisor.detach();
+                return Err(RunError::Timeout);
+            }
+            let report = match supervisor.next(Duration::from_millis(250)) {
+                Ok(Some(report)) => report,
+                Ok(None) => continue,
+                Err(SupervisorGone) => break,
+            };
+            match self.on_report(&report)? {
+                Next::Continue => {}
+                Next::Done => {
+                    supervisor.detach();
+                    return Ok(());
+                }
+            }
+        }
+        supervisor.wait();
+        self.say.line("Domain creation completed.");
+        Ok(())
+    }
+
+    /// The console, attached again after the install phase's restart.
+    fn console(&self, supervisor: Supervisor) -> Result<(), RunError> {
+        loop {
+            let options = AttachOptions {
+                replay: false,
+                wait: Duration::from_secs(10),
+                stop: Some(self.interrupted),
+                pipe_input: false,
+            };
+            let detached = console::attach(self.dirs, self.name, options);
+            match detached {
+                Ok(Detached::User) => {
+                    if self.spec.run.destroy_on_exit {
+                        destroy(self.dirs);
+                        supervisor.wait();
+                        self.say.line("Domain creation completed.");
+                    } else {
+                        supervisor.detach();
+                        self.still_running();
+                    }
+                    return Ok(());
+                }
+                Ok(Detached::Interrupted) => {
+                    supervisor.detach();
+                    return Err(self
+                        .interrupted()
+                        .unwrap_or(RunError::Interrupted { by_user: true }));
+                }
+                Ok(Detached::Closed) | Err(console::ConsoleError::Connect { .. }) => {}
+                Err(other) => {
+                    supervisor.detach();
+                    return Err(other.into());
+                }
+            }
+            // The console closed: QEMU stopped. Find out what comes next.
+            loop {
+                match supervisor.next(Duration::from_secs(60)) {
+                    Ok(Some(Report::Started { .. })) => break,
+                    Ok(Some(report)) => {
+                        if self.on_report(&report)? == Next::Done {
+                            supervisor.detach();
+                            return Ok(());
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(SupervisorGone) => {
+                        supervisor.wait();
+                        self.say.line("Domain creation completed.");
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    /// What a report means for qvirt-install, in virt-install's words.
+    fn on_report(&self, report: &Report) -> Result<Next, RunError> {
+        match report {
+            Report::Ended {
+                phase: Phase::Install,
+                ending,
+            } => match ending {
+                Ending::Rebooted | Ending::PoweredOff => {
+                    self.say.line("Domain has shutdown. Continuing.");
+                    self.say.line("Domain creation completed.");
+                    if self.spec.run.transient {
+                        return Ok(Next::Done);
+                    }
+                    if self.spec.run.noreboot {
+                        self.say.line(&format!(
+                            "You can restart your domain by running:\n  qvirt --connect {} \
+                             start {}",
+                            self.uri, self.name
+                        ));
+                        return Ok(Next::Done);
+                    }
+                    self.say.line("Restarting guest.");
+                }
+                Ending::Destroyed => self.say.line("User stopped the VM. Not rebooting."),
+                Ending::Crashed => {}
+            },
+            Report::Started { .. } => {
+                // The final form runs: with --wait or no console, done.
+                return Ok(Next::Done);
+            }
+            Report::Failed { error, .. } => {
+                return Err(RunError::Install {
+                    error: error.clone(),
+                });
+            }
+            Report::Note { message } => self.say.line(&format!("warning: {message}")),
+            Report::Ended { .. } | Report::Finished => {}
+        }
+        Ok(Next::Continue)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Continue,
+    Done,
+}
+
+/// Stops the guest at once over its client monitor.
+fn destroy(dirs: &GuestDirs) {
+    let options = crate::qmp::QmpOptions {
+        log: Some(dirs.qmp_log()),
+        connect_timeout: Duration::from_secs(5),
+        ..crate::qmp::QmpOptions::default()
+    };
+    if let Ok(qmp) = crate::qmp::Qmp::connect(&dirs.qmp_socket(), options, &mut || true) {
+        let _ = qmp.quit();
+    }
+}

@@ -1,0 +1,309 @@
+//! Starting one QEMU process and bringing it to a running guest.
+//!
+//! QEMU runs as a child in a session of its own (so the terminal's Ctrl+C
+//! never reaches it), never with `-daemonize`, with its output appended to
+//! the guest's `qemu.log`. It starts frozen (`-S`); the supervisor waits
+//! for its QMP greeting while watching for it to exit, sets the actions
+//! the phase needs, and only then lets the CPUs run with `cont`. A QEMU
+//! that dies on the way is explained from the end of its log.
+
+use std::fs::OpenOptions;
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use crate::paths::GuestDirs;
+use crate::plan::Command;
+use crate::qmp::{Qmp, QmpError, QmpOptions};
+
+/// How much of `qemu.log` an error shows.
+const LOG_TAIL_LINES: usize = 12;
+
+/// Why QEMU did not get to a running guest.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The program could not be started at all.
+    #[error("cannot run `{}`", .program.display())]
+    Spawn {
+        /// The QEMU binary.
+        program: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `qemu.log` could not be opened.
+    #[error("cannot open `{}`", .path.display())]
+    Log {
+        /// The log.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// QEMU exited before the guest ran.
+    #[error("QEMU exited before the guest started ({status}):\n{tail}")]
+    Exited {
+        /// How it exited.
+        status: String,
+        /// The end of its log.
+        tail: String,
+    },
+    /// QEMU ran but did not answer over QMP.
+    #[error("QEMU did not start the guest")]
+    Qmp {
+        /// The QMP failure.
+        #[source]
+        source: QmpError,
+    },
+}
+
+impl LaunchError {
+    /// What the user can do about it, for the known causes.
+    pub fn hint(&self) -> Option<&'static str> {
+        let LaunchError::Exited { tail, .. } = self else {
+            return None;
+        };
+        hint_for_log(tail)
+    }
+
+    /// True when QEMU hit the `IA32_ARCH_CAPABILITIES` abort that nested
+    /// and software hypervisors give `-cpu host`.
+    pub fn is_msr_abort(&self) -> bool {
+        matches!(self, LaunchError::Exited { tail, .. } if tail.contains("failed to set MSR 0x10a"))
+    }
+}
+
+/// Hints for the failures QEMU's log names.
+pub fn hint_for_log(log: &str) -> Option<&'static str> {
+    const HINTS: &[(&str, &str)] = &[
+        (
+            "Could not access KVM kernel module: Permission denied",
+            "no permission on /dev/kvm: add the user to the `kvm` group, or use --virt-type qemu",
+        ),
+        (
+            "failed to initialize kvm",
+            "KVM cannot be used here: use --virt-type qemu for software emulation",
+        ),
+        (
+            "failed to set MSR 0x10a",
+            "this hypervisor refuses the host CPU's ARCH_CAPABILITIES MSR: use \
+             --cpu host,-arch-capabilities or --virt-type qemu",
+        ),
+        (
+            "Backing file specified without backing format",
+            "name the backing image's format with --disk ...,backing_format=qcow2",
+        ),
+        (
+            "cannot set up guest memory",
+            "the host cannot give the guest that much memory: ask for less with --memory",
+        ),
+        (
+            "System Management Mode not supported",
+            "this hypervisor has no SMM, which Secure Boot firmware needs: use --virt-type qemu",
+        ),
+        (
+            "Failed to get \"write\" lock",
+            "another process uses the disk image: stop it, or use a copy",
+        ),
+    ];
+    HINTS
+        .iter()
+        .find(|(needle, _)| log.contains(needle))
+        .map(|(_, hint)| *hint)
+}
+
+/// A QEMU process with its QMP connection.
+pub struct Running {
+    /// The process.
+    pub child: Child,
+    /// The supervisor's QMP connection.
+    pub qmp: Qmp,
+}
+
+/// Spawns QEMU for `command` and connects to its supervisor monitor.
+pub fn spawn(command: &Command, dirs: &GuestDirs) -> Result<Running, LaunchError> {
+    for socket in [
+        dirs.qmp_socket(),
+        dirs.supervisor_socket(),
+        dirs.console_socket(),
+    ] {
+        crate::runtime::state::remove_file(&socket);
+    }
+    let log_path = dirs.qemu_log();
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&log_path)
+        .map_err(|source| LaunchError::Log {
+            path: log_path.clone(),
+            source,
+        })?;
+    let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let stderr = log.try_clone().map_err(|source| LaunchError::Log {
+        path: log_path.clone(),
+        source,
+    })?;
+
+    let mut process = std::process::Command::new(&command.program);
+    process
+        .args(&command.args)
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        // QEMU-linked libraries must not read the user's locale or config.
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(stderr);
+    new_session(&mut process);
+    let mut child = process.spawn().map_err(|source| LaunchError::Spawn {
+        program: command.program.clone(),
+        source,
+    })?;
+
+    let options = QmpOptions {
+        log: Some(dirs.qmp_log()),
+        ..QmpOptions::default()
+    };
+    let mut alive = || matches!(child.try_wait(), Ok(None));
+    let qmp = match Qmp::connect(&dirs.supervisor_socket(), options, &mut alive) {
+        Ok(qmp) => qmp,
+        Err(source) => return Err(exited_or(child, &log_path, log_start, source)),
+    };
+    restrict_sockets(dirs);
+    Ok(Running { child, qmp })
+}
+
+/// Puts the child in a session of its own.
+#[expect(
+    unsafe_code,
+    reason = "pre_exec is the only way to call setsid in the child"
+)]
+pub(crate) fn new_session(process: &mut std::process::Command) {
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls setsid(2), which is async-signal-safe and touches no memory
+    // shared with the parent.
+    unsafe {
+        process.pre_exec(|| {
+            rustix::process::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+}
+
+/// Sockets are for the guest's owner only.
+fn restrict_sockets(dirs: &GuestDirs) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for socket in [
+        dirs.qmp_socket(),
+        dirs.supervisor_socket(),
+        dirs.console_socket(),
+    ] {
+        let _ = std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// When the connection failed because QEMU exited, that is the error; the
+/// QMP failure only while QEMU still runs (then it is stopped).
+fn exited_or(mut child: Child, log: &Path, log_start: u64, source: QmpError) -> LaunchError {
+    let status = match child.try_wait() {
+        Ok(Some(status)) => Some(status),
+        _ => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    };
+    match status {
+        Some(status) => LaunchError::Exited {
+            status: status.to_string(),
+            tail: log_tail(log, log_start),
+        },
+        None => LaunchError::Qmp { source },
+    }
+}
+
+/// The last lines QEMU wrote to its log since `start`.
+pub fn log_tail(path: &Path, start: u64) -> String {
+    let mut text = String::new();
+    if let Ok(mut file) = std::fs::File::open(path) {
+        let _ = file.seek(SeekFrom::Start(start));
+        let _ = file.read_to_string(&mut text);
+    }
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let skip = lines.len().saturating_sub(LOG_TAIL_LINES);
+    lines[skip..].join("\n")
+}
+
+/// Waits for a child to exit, up to `timeout`.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The same command with `-cpu host` made safe for hypervisors that
+/// refuse the ARCH_CAPABILITIES MSR.
+pub fn without_arch_capabilities(command: &Command) -> Option<Command> {
+    let at = command.args.iter().position(|a| a == "-cpu")? + 1;
+    let cpu = command.args.get(at)?;
+    if !(cpu == "host" || cpu.starts_with("host,")) || cpu.contains("arch-capabilities") {
+        return None;
+    }
+    let mut fixed = command.clone();
+    fixed.args[at] = format!("{cpu},arch-capabilities=off");
+    Some(fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_for_known_failures() {
+        let cases = [
+            (
+                "qemu: Could not access KVM kernel module: Permission denied",
+                "kvm",
+            ),
+            ("error: failed to set MSR 0x10a to 0x69", "MSR"),
+            (
+                "Backing file specified without backing format",
+                "backing_format",
+            ),
+            (
+                "cannot set up guest memory 'pc.ram': Cannot allocate memory",
+                "--memory",
+            ),
+        ];
+        for (log, want) in cases {
+            let hint = hint_for_log(log).expect(log);
+            assert!(hint.contains(want), "{log}: {hint}");
+        }
+        assert_eq!(hint_for_log("all fine"), None);
+    }
+
+    #[test]
+    fn msr_retry_changes_only_the_cpu() {
+        let command = Command {
+            program: "qemu".into(),
+            args: vec!["-cpu".into(), "host".into(), "-m".into(), "1".into()],
+            env: Vec::new(),
+        };
+        let fixed = without_arch_capabilities(&command).expect("host cpu");
+        assert_eq!(
+            fixed.args,
+            ["-cpu", "host,arch-capabilities=off", "-m", "1"]
+        );
+        assert!(without_arch_capabilities(&fixed).is_none());
+    }
+}

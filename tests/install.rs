@@ -1,0 +1,384 @@
+//! qvirt-install running real guests under TCG: direct kernel boot, a
+//! whole install from an ISO with its restart from disk, `--noautoconsole`,
+//! imports, several disks and NICs, and the faults.
+
+pub mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::*;
+
+/// The options every guest here shares: small, TCG, serial console only.
+const SMALL: &[&str] = &[
+    "--memory",
+    "256",
+    "--virt-type",
+    "qemu",
+    "--graphics",
+    "none",
+];
+
+fn kernel_boot(args: &str) -> String {
+    let guest = guest();
+    format!(
+        "kernel={},initrd={},kernel_args=\"console=ttyS0 {args}\"",
+        guest.join("vmlinuz").display(),
+        guest.join("initrd.gz").display()
+    )
+}
+
+fn line<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    SMALL.iter().copied().chain(extra.iter().copied()).collect()
+}
+
+#[test]
+fn direct_kernel_boot_shows_the_kernel_arguments() {
+    let world = World::new();
+    let boot = kernel_boot("qvirt.test=direct,boot quiet");
+    let args = line(&[
+        "--name", "k", "--osinfo", "generic", "--disk", "none", "--boot", &boot,
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (stdout, _) = expect_code(&output, 0);
+
+    let log = world.wait_for_marker("k", "QVIRT-GUEST DONE");
+    assert!(log.contains("QVIRT-GUEST BOOT cmdline="), "{log}");
+    assert!(log.contains("qvirt.test=direct,boot quiet"), "{log}");
+    // The console was relayed to the terminal (here: stdout).
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}");
+    assert_eq!(
+        world.qemu_pid("k"),
+        None,
+        "QEMU is gone once the guest is off"
+    );
+}
+
+#[test]
+fn cdrom_install_reboots_into_the_installed_disk() {
+    let world = World::new();
+    let iso = guest().join("guest.iso");
+    let iso = iso.to_str().expect("utf-8");
+    let args = line(&[
+        "--name", "inst", "--cdrom", iso, "--disk", "size=1", "--osinfo", "generic",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 0);
+
+    let log = world.wait_for_marker("inst", "QVIRT-GUEST INSTALLED-SYSTEM");
+    let installed = log
+        .find("QVIRT-GUEST INSTALLED /dev/")
+        .expect("the installer ran");
+    let system = log
+        .find("QVIRT-GUEST INSTALLED-SYSTEM")
+        .expect("the system booted");
+    assert!(
+        installed < system,
+        "install, then the system from disk:\n{log}"
+    );
+    for message in [
+        "Starting install...",
+        "Domain has shutdown. Continuing.",
+        "Restarting guest.",
+    ] {
+        assert!(stderr.contains(message), "{message}: {stderr}");
+    }
+
+    // Where virt-install puts a new disk without a path, as qcow2 of 1 GiB.
+    let image = world.path().join("images/inst.qcow2");
+    let info = std::process::Command::new("qemu-img")
+        .args(["info", "--output=json"])
+        .arg(&image)
+        .output()
+        .expect("qemu-img info");
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).expect("json");
+    assert_eq!(info["format"], "qcow2");
+    assert_eq!(info["virtual-size"], 1u64 << 30);
+
+    // The definition is saved with the install media gone.
+    let definition =
+        std::fs::read_to_string(world.state_dir("inst").join("guest.json")).expect("definition");
+    let definition: serde_json::Value = serde_json::from_str(&definition).expect("json");
+    assert!(definition["install"].is_null(), "the install phase is over");
+    assert!(!definition["run"]["args"].to_string().contains("guest.iso"));
+}
+
+#[test]
+fn noautoconsole_returns_at_once_and_the_restart_still_happens() {
+    let world = World::new();
+    let iso = guest().join("guest.iso");
+    let iso = iso.to_str().expect("utf-8");
+    let args = line(&[
+        "--name",
+        "bg",
+        "--cdrom",
+        iso,
+        "--disk",
+        "size=1",
+        "--osinfo",
+        "generic",
+        "--noautoconsole",
+    ]);
+    let started = Instant::now();
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("Domain is still running. Installation may be in progress."));
+    let log = std::fs::read_to_string(world.console_log("bg")).unwrap_or_default();
+    assert!(
+        !log.contains("INSTALLED-SYSTEM"),
+        "returned after {:?}, before the install ended",
+        started.elapsed()
+    );
+
+    // Nobody waits, and still the guest comes back from its disk.
+    world.wait_for_marker("bg", "QVIRT-GUEST INSTALLED-SYSTEM");
+}
+
+#[test]
+fn import_boots_the_installed_image() {
+    let world = World::new();
+    let disk = world.path().join("system.qcow2");
+    std::fs::copy(guest().join("disk.qcow2"), &disk).expect("copy the image");
+    let before = std::fs::metadata(&disk).expect("stat").len();
+    let path = format!("path={}", disk.display());
+    let args = line(&[
+        "--name",
+        "imp",
+        "--import",
+        "--disk",
+        &path,
+        "--osinfo",
+        "linux2022",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    expect_code(&output, 0);
+
+    let log = world.wait_for_marker("imp", "QVIRT-GUEST DONE");
+    assert!(log.contains("QVIRT-GUEST INSTALLED-SYSTEM"), "{log}");
+    assert!(
+        log.contains("QVIRT-GUEST DISK vda"),
+        "virtio for a modern Linux:\n{log}"
+    );
+    assert_eq!(
+        std::fs::metadata(&disk).expect("stat").len(),
+        before,
+        "used as it is"
+    );
+}
+
+#[test]
+fn every_disk_and_nic_asked_for_is_there() {
+    let world = World::new();
+    let second = world.path().join("second.qcow2");
+    let second = format!("path={},size=0.5", second.display());
+    let boot = kernel_boot("");
+    let args = line(&[
+        "--name",
+        "many",
+        "--osinfo",
+        "linux2022",
+        "--boot",
+        &boot,
+        "--disk",
+        "size=1",
+        "--disk",
+        &second,
+        "--network",
+        "user,mac=52:54:00:12:34:01",
+        "--network",
+        "user,mac=52:54:00:12:34:02,model=e1000",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    expect_code(&output, 0);
+
+    let log = world.wait_for_marker("many", "QVIRT-GUEST DONE");
+    for want in [
+        "QVIRT-GUEST DISK vda 1073741824",
+        "QVIRT-GUEST DISK vdb 536870912",
+        " 52:54:00:12:34:01",
+        " 52:54:00:12:34:02",
+    ] {
+        assert!(log.contains(want), "{want}:\n{log}");
+    }
+}
+
+#[test]
+fn a_missing_iso_leaves_nothing_behind() {
+    let world = World::new();
+    let args = line(&[
+        "--name",
+        "noiso",
+        "--cdrom",
+        "/nonexistent/x.iso",
+        "--disk",
+        "size=1",
+    ]);
+    let args: Vec<&str> = args.into_iter().chain(["--osinfo", "generic"]).collect();
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("Validating install media '/nonexistent/x.iso' failed"),
+        "{stderr}"
+    );
+    assert_eq!(files_below(world.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_qemu_that_refuses_to_start_leaves_nothing_behind() {
+    let world = World::new();
+    let boot = kernel_boot("");
+    // 64 TiB: more memory than the host has, so QEMU exits at once.
+    let args = [
+        "--name",
+        "huge",
+        "--memory",
+        "67108864",
+        "--virt-type",
+        "qemu",
+        "--graphics",
+        "none",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "size=1",
+        "--boot",
+        &boot,
+    ];
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("QEMU exited before the guest started"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert_eq!(files_below(world.path()), Vec::<String>::new(), "{stderr}");
+}
+
+/// Starts a guest that stays up, in the background, and waits for it.
+fn start_staying_guest(world: &World, name: &str) {
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = line(&[
+        "--name",
+        name,
+        "--osinfo",
+        "generic",
+        "--disk",
+        "size=1",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    expect_code(&output, 0);
+    world.wait_for_marker(name, "QVIRT-GUEST DONE");
+}
+
+#[test]
+fn a_name_in_use_is_refused_and_changes_nothing() {
+    let world = World::new();
+    start_staying_guest(&world, "taken");
+    let image = world.path().join("images/taken.qcow2");
+    let before = std::fs::read(&image).expect("the first guest's disk");
+    let definition = std::fs::read(world.state_dir("taken").join("guest.json")).expect("def");
+
+    let args = line(&[
+        "--name", "taken", "--osinfo", "generic", "--disk", "size=2", "--import",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("Guest name 'taken' is already in use."),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&image).expect("disk"), before);
+    assert_eq!(
+        std::fs::read(world.state_dir("taken").join("guest.json")).expect("def"),
+        definition
+    );
+    assert!(!world.path().join("images/taken-1.qcow2").exists());
+    assert!(
+        world.qemu_pid("taken").is_some_and(alive),
+        "the first guest still runs"
+    );
+}
+
+#[test]
+fn ctrl_c_while_waiting_leaves_the_guest_running() {
+    let world = World::new();
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = line(&[
+        "--name",
+        "wait",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "size=1",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+        "--wait",
+        "-1",
+    ]);
+    let child = world
+        .install(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    world.wait_for_marker("wait", "QVIRT-GUEST DONE");
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    let output = child.wait_with_output().expect("wait");
+
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("Domain install interrupted."), "{stderr}");
+    assert!(
+        stderr.contains("console wait"),
+        "says how to reach it: {stderr}"
+    );
+    assert!(
+        world.qemu_pid("wait").is_some_and(alive),
+        "the guest keeps running"
+    );
+}
+
+#[test]
+fn qemu_killed_during_the_install_removes_what_the_run_made() {
+    let world = World::new();
+    let iso = guest().join("guest.iso");
+    let iso = iso.to_str().expect("utf-8");
+    let args = line(&[
+        "--name",
+        "killed",
+        "--cdrom",
+        iso,
+        "--disk",
+        "size=1",
+        "--osinfo",
+        "generic",
+        "--noautoconsole",
+        "--wait",
+        "-1",
+    ]);
+    let child = world
+        .install(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    world.wait_until("QEMU to run", || world.qemu_pid("killed").is_some());
+    let qemu = world.qemu_pid("killed").expect("pid");
+    kill(qemu);
+    let output = child.wait_with_output().expect("wait");
+
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("does not appear to have been successful"),
+        "{stderr}"
+    );
+    world.wait_until("the supervisor to clean up", || {
+        !world.path().join("images/killed.qcow2").exists() && !world.state_dir("killed").exists()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!alive(qemu));
+}

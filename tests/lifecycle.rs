@@ -1,0 +1,189 @@
+//! `qvirt` over real guests under TCG: the whole life of a guest, a guest
+//! that ignores the power button, a QEMU killed with SIGKILL, and the
+//! refusals.
+
+pub mod support;
+
+use std::time::Duration;
+
+use support::*;
+
+/// A guest that stays up after its markers, defined by qvirt-install and
+/// left running in the background.
+fn define_staying(world: &World, name: &str, kernel_args: &str) {
+    let guest = guest();
+    let boot = format!(
+        "kernel={},initrd={},kernel_args=\"console=ttyS0 qvirt.stay=1 {kernel_args}\"",
+        guest.join("vmlinuz").display(),
+        guest.join("initrd.gz").display()
+    );
+    let args = [
+        "--name",
+        name,
+        "--memory",
+        "256",
+        "--virt-type",
+        "qemu",
+        "--graphics",
+        "none",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "size=1",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+    ];
+    let output = world.install(&args).output().expect("qvirt-install");
+    expect_code(&output, 0);
+    world.wait_for_marker(name, "QVIRT-GUEST DONE");
+}
+
+fn qvirt(world: &World, args: &[&str]) -> (String, String) {
+    let output = world.qvirt(args).output().expect("qvirt");
+    expect_code(&output, 0)
+}
+
+fn list_json(world: &World) -> Vec<serde_json::Value> {
+    let (stdout, _) = qvirt(world, &["list", "--all", "--json"]);
+    serde_json::from_str(&stdout).expect("list --json is JSON")
+}
+
+fn state_of(world: &World, name: &str) -> String {
+    list_json(world)
+        .iter()
+        .find(|row| row["name"] == name)
+        .map(|row| row["state"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_whole_life_of_a_guest() {
+    let world = World::new();
+    define_staying(&world, "life", "");
+
+    let (table, _) = qvirt(&world, &["list"]);
+    assert!(
+        table.contains("life") && table.contains("running"),
+        "{table}"
+    );
+    let rows = list_json(&world);
+    let row = rows.iter().find(|r| r["name"] == "life").expect("listed");
+    assert_eq!(row["state"], "running");
+    assert_eq!(row["memory_mib"], 256);
+    let pid = row["pid"].as_i64().expect("a pid") as i32;
+    assert!(alive(pid));
+
+    // The console replays what the guest printed.
+    let (console, _) = qvirt(&world, &["console", "life"]);
+    assert!(console.contains("QVIRT-GUEST DONE"), "{console}");
+
+    let (_, said) = qvirt(&world, &["shutdown", "life", "--timeout", "60"]);
+    assert!(said.contains("ACPI power button"), "{said}");
+    world.wait_for_marker("life", "QVIRT-GUEST POWERBUTTON");
+    assert_eq!(state_of(&world, "life"), "shut-off");
+    assert!(!alive(pid));
+
+    qvirt(&world, &["start", "life"]);
+    world.wait_until("the second boot", || {
+        let log = std::fs::read_to_string(world.console_log("life")).unwrap_or_default();
+        log.matches("QVIRT-GUEST DONE").count() >= 2
+    });
+    assert_eq!(state_of(&world, "life"), "running");
+
+    let (_, said) = qvirt(&world, &["destroy", "life"]);
+    assert!(said.contains("destroyed"), "{said}");
+    assert_eq!(state_of(&world, "life"), "shut-off");
+
+    qvirt(&world, &["undefine", "life", "--remove-all-storage"]);
+    assert!(list_json(&world).is_empty());
+    assert_eq!(
+        files_below(world.path()),
+        Vec::<String>::new(),
+        "no file of it is left"
+    );
+}
+
+#[test]
+fn a_guest_that_ignores_the_power_button_is_forced_off() {
+    let world = World::new();
+    define_staying(&world, "stubborn", "qvirt.ignore-powerbutton=1");
+    let pid = world.qemu_pid("stubborn").expect("running");
+
+    let (_, said) = qvirt(&world, &["shutdown", "stubborn", "--timeout", "2"]);
+    assert!(
+        said.contains("did not shut down within 2 s: forced off"),
+        "{said}"
+    );
+    world.wait_for_marker("stubborn", "QVIRT-GUEST POWERBUTTON-IGNORED");
+    assert!(!alive(pid), "no QEMU is left");
+    assert_eq!(state_of(&world, "stubborn"), "shut-off");
+}
+
+#[test]
+fn a_killed_qemu_shows_as_crashed_and_starts_again() {
+    let world = World::new();
+    define_staying(&world, "victim", "");
+    let pid = world.qemu_pid("victim").expect("running");
+    kill(pid);
+    world.wait_until("QEMU to be gone", || !alive(pid));
+    world.wait_until("the supervisor to notice", || {
+        state_of(&world, "victim") == "crashed"
+    });
+    assert!(
+        !world.runtime_dir("victim").join("qemu.pid").exists(),
+        "stale pid cleaned"
+    );
+
+    qvirt(&world, &["start", "victim"]);
+    world.wait_until("the guest to run again", || {
+        state_of(&world, "victim") == "running"
+    });
+    qvirt(&world, &["destroy", "victim"]);
+}
+
+#[test]
+fn refusals_are_clear_and_change_nothing() {
+    let world = World::new();
+    define_staying(&world, "busy", "");
+    let definition = std::fs::read(world.state_dir("busy").join("guest.json")).expect("def");
+
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["start", "nosuch"],
+            "Domain not found: no domain with matching name 'nosuch'",
+        ),
+        (&["shutdown", "nosuch"], "Domain not found"),
+        (&["undefine", "busy"], "domain 'busy' is already active"),
+        (&["start", "busy"], "domain 'busy' is already active"),
+    ];
+    for (args, want) in cases {
+        let output = world.qvirt(args).output().expect("qvirt");
+        let (_, stderr) = expect_code(&output, 1);
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+
+    // A second console client is told the console is busy.
+    let mut first = world
+        .qvirt(&["console", "busy"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("first console");
+    std::thread::sleep(Duration::from_millis(500));
+    let output = world
+        .qvirt(&["console", "busy"])
+        .output()
+        .expect("second console");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(stderr.contains("is in use by another client"), "{stderr}");
+    kill(first.id() as i32);
+    let _ = first.wait();
+
+    assert_eq!(
+        std::fs::read(world.state_dir("busy").join("guest.json")).expect("def"),
+        definition
+    );
+    assert_eq!(state_of(&world, "busy"), "running");
+    qvirt(&world, &["destroy", "busy"]);
+}

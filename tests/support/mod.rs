@@ -1,0 +1,226 @@
+//! What the tests that boot real guests share: the test guest's files, a
+//! private QVIRT_ROOT per test, the two binaries, and waiting for markers
+//! on a guest's serial console.
+//!
+//! Guests boot under TCG (`--virt-type qemu`): the build machines'
+//! /dev/kvm cannot run a stock kernel.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for a guest under TCG, generously: the tests run
+/// side by side on two cores.
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// The test guest's folder, built by `tests/guest/build.sh` on first use
+/// (cached there, so later runs reuse it).
+pub fn guest() -> &'static Path {
+    static GUEST: OnceLock<PathBuf> = OnceLock::new();
+    GUEST.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = std::env::var_os("QVIRT_TEST_GUEST")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/test-guest"));
+        let status = Command::new(root.join("tests/guest/build.sh"))
+            .arg(&dir)
+            .status()
+            .expect("run tests/guest/build.sh");
+        assert!(status.success(), "tests/guest/build.sh failed");
+        dir
+    })
+}
+
+/// One test's world: its own QVIRT_ROOT, and cleanup of every process
+/// it started, whatever the test did.
+pub struct World {
+    /// The folder QVIRT_ROOT points at.
+    pub root: tempfile::TempDir,
+}
+
+impl Default for World {
+    fn default() -> World {
+        World::new()
+    }
+}
+
+impl World {
+    /// A fresh, empty world.
+    pub fn new() -> World {
+        World {
+            root: tempfile::Builder::new()
+                .prefix("qvirt-test")
+                .tempdir()
+                .expect("tempdir"),
+        }
+    }
+
+    /// The QVIRT_ROOT folder.
+    pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// `qvirt-install` with this world's environment.
+    pub fn install(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qvirt-install"));
+        self.environment(&mut command);
+        command.args(args);
+        command
+    }
+
+    /// `qvirt` with this world's environment.
+    pub fn qvirt(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qvirt"));
+        self.environment(&mut command);
+        command.args(args);
+        command
+    }
+
+    fn environment(&self, command: &mut Command) {
+        command
+            .env("QVIRT_ROOT", self.path())
+            .env_remove("LIBVIRT_DEFAULT_URI")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .current_dir(self.path())
+            .stdin(std::process::Stdio::null());
+    }
+
+    /// A guest's saved state folder.
+    pub fn state_dir(&self, name: &str) -> PathBuf {
+        self.path().join("lib").join(name)
+    }
+
+    /// A guest's runtime folder.
+    pub fn runtime_dir(&self, name: &str) -> PathBuf {
+        self.path().join("run").join(name)
+    }
+
+    /// Everything the guest printed on its serial console.
+    pub fn console_log(&self, name: &str) -> PathBuf {
+        self.state_dir(name).join("console.log")
+    }
+
+    /// The pid of the guest's QEMU, while it runs.
+    pub fn qemu_pid(&self, name: &str) -> Option<i32> {
+        let text = std::fs::read_to_string(self.runtime_dir(name).join("qemu.pid")).ok()?;
+        text.trim().parse().ok()
+    }
+
+    /// Waits until the guest's console log holds `marker`.
+    pub fn wait_for_marker(&self, name: &str, marker: &str) -> String {
+        let deadline = Instant::now() + BOOT_TIMEOUT;
+        loop {
+            let log = std::fs::read(self.console_log(name)).unwrap_or_default();
+            let log = String::from_utf8_lossy(&log).into_owned();
+            if log.contains(marker) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{marker}` on {name}'s console:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Waits until `check` is true, or fails with `what`.
+    pub fn wait_until(&self, what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + BOOT_TIMEOUT;
+        while !check() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        // Nothing a test started may outlive it: supervisors first, so they
+        // do not restart anything, then QEMU.
+        let Ok(guests) = std::fs::read_dir(self.path().join("run")) else {
+            return;
+        };
+        for guest in guests.flatten() {
+            let status =
+                std::fs::read_to_string(guest.path().join("status.json")).unwrap_or_default();
+            let status: serde_json::Value = serde_json::from_str(&status).unwrap_or_default();
+            for key in ["supervisor", "qemu"] {
+                if let Some(pid) = status.get(key).and_then(|p| p.as_i64()) {
+                    kill(pid as i32);
+                }
+            }
+            if let Ok(pid) = std::fs::read_to_string(guest.path().join("qemu.pid")) {
+                if let Ok(pid) = pid.trim().parse() {
+                    kill(pid);
+                }
+            }
+        }
+    }
+}
+
+/// SIGKILL, for cleanup.
+pub fn kill(pid: i32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
+/// Whether a process with this pid exists.
+pub fn alive(pid: i32) -> bool {
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        return false;
+    };
+    // A zombie still answers a signal test; read its state instead.
+    match std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Output as text, for assertions and messages.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Fails with both streams when the command did not exit with `code`.
+pub fn expect_code(output: &Output, code: i32) -> (String, String) {
+    let (stdout, stderr) = text(output);
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "exit status {:?}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    (stdout, stderr)
+}
+
+/// The files below `dir`, relative, sorted.
+pub fn files_below(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(relative) = path.strip_prefix(dir) {
+                found.push(relative.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
