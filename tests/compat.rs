@@ -261,30 +261,38 @@ impl Corpus {
     }
 }
 
-/// The volume ids of virt-install's fake install media that its OS
-/// detection recognises, so that qvirt's detection sees the same.
-const FAKE_MEDIA_LABELS: &[(&str, &str)] = &[
-    ("fake-centos65-label.iso", "CentOS_6.5_Final"),
-    ("fake-win7.iso", "GRMCULFRER_EN_DVD"),
-    ("fake-win-multi.iso", "CCCOMA_X64FRE_EN-US_DV9"),
-    ("fake-f26-netinst.iso", "Fedora-S-dvd-x86_64-26"),
+/// The ISO 9660 identifiers of virt-install's fake install media that its
+/// OS detection recognises (system id, volume id, publisher id), so that
+/// qvirt's detection sees what libosinfo sees in them.
+const FAKE_MEDIA_LABELS: &[(&str, &str, &str, &str)] = &[
+    ("fake-centos65-label.iso", "LINUX", "CentOS_6.5_Final", ""),
+    (
+        "fake-win-multi.iso",
+        "",
+        "CEDNA_X64FRE_EN-US_DV5",
+        "MICROSOFT CORPORATION",
+    ),
 ];
 
-/// Writes an ISO 9660 primary volume descriptor with the medium's label
-/// into a fake medium virt-install's tests detect by label.
+/// Writes an ISO 9660 primary volume descriptor with the medium's
+/// identifiers into a fake medium virt-install's tests detect by label.
 fn label_fake_media(path: &Path) {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    let Some((_, label)) = FAKE_MEDIA_LABELS.iter().find(|(file, _)| *file == name) else {
+    let Some((_, system, volume, publisher)) =
+        FAKE_MEDIA_LABELS.iter().find(|(file, ..)| *file == name)
+    else {
         return;
     };
     let mut sector = vec![b' '; 2048];
     sector[0] = 1;
     sector[1..6].copy_from_slice(b"CD001");
     sector[6] = 1;
-    sector[40..40 + label.len()].copy_from_slice(label.as_bytes());
+    for (at, text) in [(8, system), (40, volume), (318, publisher)] {
+        sector[at..at + text.len()].copy_from_slice(text.as_bytes());
+    }
     let mut image = fs::read(path).expect("fake medium");
     image.resize(image.len().max(17 * 2048), 0);
     image[16 * 2048..17 * 2048].copy_from_slice(&sector);

@@ -59,7 +59,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         None => None,
     };
     let install_boot = install_boot(&spec.install, &disks);
-    let uefi = uefi(spec, &dirs.state, ctx)?;
+    let uefi = uefi(spec, &dirs.state, ctx, &mut warnings)?;
     let tpm = spec.tpm.unwrap_or(spec.os.tpm2 && uefi.is_some());
     if tpm && ctx.host.swtpm.is_none() {
         return Err(PlanError::Invalid(
@@ -686,8 +686,26 @@ fn install_boot(install: &Install, disks: &[GuestDisk]) -> Option<Vec<BootDevice
     })
 }
 
-fn uefi(spec: &GuestSpec, state: &Path, ctx: &PlanContext) -> Result<Option<Uefi>, PlanError> {
-    if !spec.boot.uefi {
+/// UEFI when `--boot` asks for it, or when the OS needs it (Windows 11);
+/// in the second case missing firmware is a warning, as in virt-install,
+/// and the guest gets BIOS.
+fn uefi(
+    spec: &GuestSpec,
+    state: &Path,
+    ctx: &PlanContext,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Uefi>, PlanError> {
+    let required_by_os = spec.os.uefi == crate::osinfo::Uefi::Required;
+    if !spec.boot.uefi && !required_by_os {
+        return Ok(None);
+    }
+    if !spec.boot.uefi && ctx.host.firmware.is_none() && spec.boot.loader.is_none() {
+        warnings.push(
+            "Couldn't configure UEFI: no UEFI firmware was found (install the Debian \
+             package `ovmf`)"
+                .into(),
+        );
+        warnings.push("Your VM may not boot successfully.".into());
         return Ok(None);
     }
     let mut firmware = match (&ctx.host.firmware, &spec.boot.loader) {

@@ -225,7 +225,7 @@ impl GuestSpec {
         let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
         machine::check_machine(machine.as_deref())?;
         let install = boot::install_from_args(args)?;
-        let mut boot = boot::Boot::from_args(&args.install.boot)?;
+        let boot = boot::Boot::from_args(&args.install.boot)?;
         // `--print-xml` alone is an install method too: virt-install
         // treats it as an import, since nothing is to be installed.
         let xml_only = args.misc.print_xml.is_some().then_some(Install::Import);
@@ -235,10 +235,6 @@ impl GuestSpec {
             .unwrap_or(Install::None);
         let os = os::select(args.os.osinfo.as_deref(), &install, env, db, &mut warnings)?;
 
-        if os.uefi == crate::osinfo::Uefi::Required && !boot.uefi {
-            // Windows 11 and the like boot only with UEFI firmware.
-            boot.uefi = true;
-        }
         let mut memory = Memory::from_args(&args.general.memory)?;
         let cpu = Cpu::from_args(&args.general.cpu, &mut warnings)?;
         let mut vcpus = Vcpus::from_args(&args.general.vcpus)?;
