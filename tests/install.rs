@@ -475,3 +475,47 @@ fn the_msr_abort_of_cpu_host_is_retried() {
     let output = world.qvirt(&["destroy", "kvm"]).output().expect("destroy");
     expect_code(&output, 0);
 }
+
+#[test]
+fn a_disk_another_guest_uses_is_refused() {
+    let world = World::new();
+    let disk = world.path().join("shared.qcow2");
+    std::fs::copy(guest().join("disk.qcow2"), &disk).expect("image");
+    let path = format!("path={}", disk.display());
+    // --noreboot with --import defines the guest without starting it.
+    let first = line(&[
+        "--name",
+        "first",
+        "--import",
+        "--disk",
+        &path,
+        "--osinfo",
+        "linux2022",
+        "--noreboot",
+    ]);
+    let output = world.install(&first).output().expect("run");
+    expect_code(&output, 0);
+    assert!(
+        world.state_dir("first").join("guest.json").exists(),
+        "defined"
+    );
+    assert_eq!(world.qemu_pid("first"), None, "and not started");
+
+    let second = line(&[
+        "--name",
+        "second",
+        "--import",
+        "--disk",
+        &path,
+        "--osinfo",
+        "linux2022",
+    ]);
+    let output = world.install(&second).output().expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("is already in use by other guests ['first']"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--check path_in_use=off"), "{stderr}");
+    assert!(!world.state_dir("second").exists());
+}
