@@ -9,27 +9,8 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-/// The options every guest here shares: small, TCG, serial console only.
-const SMALL: &[&str] = &[
-    "--memory",
-    "256",
-    "--virt-type",
-    "qemu",
-    "--graphics",
-    "none",
-];
-
-fn kernel_boot(args: &str) -> String {
-    let guest = guest();
-    format!(
-        "kernel={},initrd={},kernel_args=\"console=ttyS0 {args}\"",
-        guest.join("vmlinuz").display(),
-        guest.join("initrd.gz").display()
-    )
-}
-
 fn line<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    SMALL.iter().copied().chain(extra.iter().copied()).collect()
+    small(extra)
 }
 
 #[test]
@@ -254,29 +235,10 @@ fn a_qemu_that_refuses_to_start_leaves_nothing_behind() {
     assert_eq!(files_below(world.path()), Vec::<String>::new(), "{stderr}");
 }
 
-/// Starts a guest that stays up, in the background, and waits for it.
-fn start_staying_guest(world: &World, name: &str) {
-    let boot = kernel_boot("qvirt.stay=1");
-    let args = line(&[
-        "--name",
-        name,
-        "--osinfo",
-        "generic",
-        "--disk",
-        "size=1",
-        "--boot",
-        &boot,
-        "--noautoconsole",
-    ]);
-    let output = world.install(&args).output().expect("run");
-    expect_code(&output, 0);
-    world.wait_for_marker(name, "QVIRT-GUEST DONE");
-}
-
 #[test]
 fn a_name_in_use_is_refused_and_changes_nothing() {
     let world = World::new();
-    start_staying_guest(&world, "taken");
+    world.start_staying("taken", "");
     let image = world.path().join("images/taken.qcow2");
     let before = std::fs::read(&image).expect("the first guest's disk");
     let definition = std::fs::read(world.state_dir("taken").join("guest.json")).expect("def");

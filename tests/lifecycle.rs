@@ -8,37 +8,6 @@ use std::time::Duration;
 
 use support::*;
 
-/// A guest that stays up after its markers, defined by qvirt-install and
-/// left running in the background.
-fn define_staying(world: &World, name: &str, kernel_args: &str) {
-    let guest = guest();
-    let boot = format!(
-        "kernel={},initrd={},kernel_args=\"console=ttyS0 qvirt.stay=1 {kernel_args}\"",
-        guest.join("vmlinuz").display(),
-        guest.join("initrd.gz").display()
-    );
-    let args = [
-        "--name",
-        name,
-        "--memory",
-        "256",
-        "--virt-type",
-        "qemu",
-        "--graphics",
-        "none",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "size=1",
-        "--boot",
-        &boot,
-        "--noautoconsole",
-    ];
-    let output = world.install(&args).output().expect("qvirt-install");
-    expect_code(&output, 0);
-    world.wait_for_marker(name, "QVIRT-GUEST DONE");
-}
-
 fn qvirt(world: &World, args: &[&str]) -> (String, String) {
     let output = world.qvirt(args).output().expect("qvirt");
     expect_code(&output, 0)
@@ -60,7 +29,7 @@ fn state_of(world: &World, name: &str) -> String {
 #[test]
 fn the_whole_life_of_a_guest() {
     let world = World::new();
-    define_staying(&world, "life", "");
+    world.start_staying("life", "");
 
     let (table, _) = qvirt(&world, &["list"]);
     assert!(
@@ -130,7 +99,7 @@ fn the_whole_life_of_a_guest() {
 #[test]
 fn a_guest_that_ignores_the_power_button_is_forced_off() {
     let world = World::new();
-    define_staying(&world, "stubborn", "qvirt.ignore-powerbutton=1");
+    world.start_staying("stubborn", "qvirt.ignore-powerbutton=1");
     let pid = world.qemu_pid("stubborn").expect("running");
 
     let (_, said) = qvirt(&world, &["shutdown", "stubborn", "--timeout", "2"]);
@@ -146,7 +115,7 @@ fn a_guest_that_ignores_the_power_button_is_forced_off() {
 #[test]
 fn a_killed_qemu_shows_as_crashed_and_starts_again() {
     let world = World::new();
-    define_staying(&world, "victim", "");
+    world.start_staying("victim", "");
     let pid = world.qemu_pid("victim").expect("running");
     kill(pid);
     world.wait_until("QEMU to be gone", || !alive(pid));
@@ -168,7 +137,7 @@ fn a_killed_qemu_shows_as_crashed_and_starts_again() {
 #[test]
 fn refusals_are_clear_and_change_nothing() {
     let world = World::new();
-    define_staying(&world, "busy", "");
+    world.start_staying("busy", "");
     let definition = std::fs::read(world.state_dir("busy").join("guest.json")).expect("def");
 
     let cases: [(&[&str], &str); 4] = [

@@ -46,15 +46,10 @@ fn defined_guests() -> Vec<CompletionCandidate> {
         return Vec::new();
     };
     let roots = Roots::resolve(connection, &RootsEnv::from_process());
-    let mut names: Vec<String> = std::fs::read_dir(&roots.state)
+    crate::runtime::state::defined_names(&roots)
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.path().join("guest.json").exists())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    names.into_iter().map(CompletionCandidate::new).collect()
+        .map(CompletionCandidate::new)
+        .collect()
 }
 
 /// `qvirt`'s commands, named as in virsh.

@@ -21,7 +21,7 @@ struct Row {
 /// Lists the defined guests, running ones only unless `all`.
 pub fn run(context: &Context, all: bool, json: bool) -> Result<(), CommandError> {
     let mut rows = Vec::new();
-    for name in guest_names(context) {
+    for name in crate::runtime::state::defined_names(&context.roots) {
         let dirs = context.roots.guest(&name);
         let Ok(definition) = Definition::load(&dirs, &name) else {
             continue;
@@ -50,19 +50,6 @@ pub fn run(context: &Context, all: bool, json: bool) -> Result<(), CommandError>
     }
     print_table(&rows);
     Ok(())
-}
-
-/// The names of every defined guest, sorted.
-pub fn guest_names(context: &Context) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(&context.roots.state)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| entry.path().join("guest.json").exists())
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    names
 }
 
 fn print_table(rows: &[Row]) {

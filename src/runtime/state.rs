@@ -177,6 +177,19 @@ impl Definition {
     }
 }
 
+/// The names of every guest defined below `roots`, sorted.
+pub fn defined_names(roots: &crate::paths::Roots) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(&roots.state)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join("guest.json").exists())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Removes a folder and everything in it; a missing folder is fine.
 pub fn remove_dir(path: &Path) -> Result<(), StateError> {
     match std::fs::remove_dir_all(path) {

@@ -8,6 +8,23 @@
 
 use super::{Common, OptionTable};
 
+/// `--serial`, `--parallel`, `--channel` and `--console` share one parser
+/// in virt-install, so one list of keys.
+const CHARDEV_KEYS: &str = concat!(
+    "bind_host host log.append? log.file mode path protocol.type source.bind_host ",
+    "source.bind_service source.channel source.clipboard.copypaste? ",
+    "source.connect_host source.connect_service source.host source.master source.mode ",
+    "source.mouse.mode source.path source.seclabelN.label+ source.seclabelN.model ",
+    "source.seclabelN.relabel? source.service source.slave source.tls? target.address ",
+    "target.model.name target.name target.port target.type type",
+);
+
+/// The old spellings of [`CHARDEV_KEYS`].
+const CHARDEV_ALIASES: &str = concat!(
+    "protocol=protocol.type target_address=target.address name=target.name ",
+    "target_type=target.type char_type=type",
+);
+
 /// The table, one entry per option, by its long name without dashes.
 pub(super) const TABLE: &[OptionTable] = &[
     OptionTable {
@@ -255,18 +272,8 @@ pub(super) const TABLE: &[OptionTable] = &[
     OptionTable {
         option: "serial",
         positional: &["type"],
-        keys: concat!(
-            "bind_host host log.append? log.file mode path protocol.type source.bind_host ",
-            "source.bind_service source.channel source.clipboard.copypaste? ",
-            "source.connect_host source.connect_service source.host source.master source.mode ",
-            "source.mouse.mode source.path source.seclabelN.label+ source.seclabelN.model ",
-            "source.seclabelN.relabel? source.service source.slave source.tls? target.address ",
-            "target.model.name target.name target.port target.type type",
-        ),
-        aliases: concat!(
-            "protocol=protocol.type target_address=target.address name=target.name ",
-            "target_type=target.type char_type=type",
-        ),
+        keys: CHARDEV_KEYS,
+        aliases: CHARDEV_ALIASES,
         common: &[
             Common::Address,
             Common::Alias,
@@ -277,18 +284,8 @@ pub(super) const TABLE: &[OptionTable] = &[
     OptionTable {
         option: "parallel",
         positional: &["type"],
-        keys: concat!(
-            "bind_host host log.append? log.file mode path protocol.type source.bind_host ",
-            "source.bind_service source.channel source.clipboard.copypaste? ",
-            "source.connect_host source.connect_service source.host source.master source.mode ",
-            "source.mouse.mode source.path source.seclabelN.label+ source.seclabelN.model ",
-            "source.seclabelN.relabel? source.service source.slave source.tls? target.address ",
-            "target.model.name target.name target.port target.type type",
-        ),
-        aliases: concat!(
-            "protocol=protocol.type target_address=target.address name=target.name ",
-            "target_type=target.type char_type=type",
-        ),
+        keys: CHARDEV_KEYS,
+        aliases: CHARDEV_ALIASES,
         common: &[
             Common::Address,
             Common::Alias,
@@ -299,18 +296,8 @@ pub(super) const TABLE: &[OptionTable] = &[
     OptionTable {
         option: "channel",
         positional: &["type"],
-        keys: concat!(
-            "bind_host host log.append? log.file mode path protocol.type source.bind_host ",
-            "source.bind_service source.channel source.clipboard.copypaste? ",
-            "source.connect_host source.connect_service source.host source.master source.mode ",
-            "source.mouse.mode source.path source.seclabelN.label+ source.seclabelN.model ",
-            "source.seclabelN.relabel? source.service source.slave source.tls? target.address ",
-            "target.model.name target.name target.port target.type type",
-        ),
-        aliases: concat!(
-            "protocol=protocol.type target_address=target.address name=target.name ",
-            "target_type=target.type char_type=type",
-        ),
+        keys: CHARDEV_KEYS,
+        aliases: CHARDEV_ALIASES,
         common: &[
             Common::Address,
             Common::Alias,
@@ -321,18 +308,8 @@ pub(super) const TABLE: &[OptionTable] = &[
     OptionTable {
         option: "console",
         positional: &["type"],
-        keys: concat!(
-            "bind_host host log.append? log.file mode path protocol.type source.bind_host ",
-            "source.bind_service source.channel source.clipboard.copypaste? ",
-            "source.connect_host source.connect_service source.host source.master source.mode ",
-            "source.mouse.mode source.path source.seclabelN.label+ source.seclabelN.model ",
-            "source.seclabelN.relabel? source.service source.slave source.tls? target.address ",
-            "target.model.name target.name target.port target.type type",
-        ),
-        aliases: concat!(
-            "protocol=protocol.type target_address=target.address name=target.name ",
-            "target_type=target.type char_type=type",
-        ),
+        keys: CHARDEV_KEYS,
+        aliases: CHARDEV_ALIASES,
         common: &[
             Common::Address,
             Common::Alias,

@@ -32,6 +32,32 @@ pub fn guest() -> &'static Path {
     })
 }
 
+/// `--boot` for a direct kernel boot of the test guest with these kernel
+/// arguments (the serial console comes first).
+pub fn kernel_boot(args: &str) -> String {
+    let guest = guest();
+    format!(
+        "kernel={},initrd={},kernel_args=\"console=ttyS0 {args}\"",
+        guest.join("vmlinuz").display(),
+        guest.join("initrd.gz").display()
+    )
+}
+
+/// The options the small test guests share: 256 MiB, TCG, serial only.
+pub const SMALL: &[&str] = &[
+    "--memory",
+    "256",
+    "--virt-type",
+    "qemu",
+    "--graphics",
+    "none",
+];
+
+/// [`SMALL`] followed by `extra`.
+pub fn small<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    SMALL.iter().copied().chain(extra.iter().copied()).collect()
+}
+
 /// One test's world: its own QVIRT_ROOT, and cleanup of every process
 /// it started, whatever the test did.
 pub struct World {
@@ -123,6 +149,26 @@ impl World {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// Starts a test guest that stays up after its markers, in the
+    /// background, with a new 1 GiB disk, and waits for its DONE marker.
+    pub fn start_staying(&self, name: &str, kernel_args: &str) {
+        let boot = kernel_boot(&format!("qvirt.stay=1 {kernel_args}"));
+        let args = small(&[
+            "--name",
+            name,
+            "--osinfo",
+            "generic",
+            "--disk",
+            "size=1",
+            "--boot",
+            &boot,
+            "--noautoconsole",
+        ]);
+        let output = self.install(&args).output().expect("qvirt-install");
+        expect_code(&output, 0);
+        self.wait_for_marker(name, "QVIRT-GUEST DONE");
     }
 
     /// Waits until `check` is true, or fails with `what`.
