@@ -481,3 +481,34 @@ fn a_disk_another_guest_uses_is_refused() {
     assert!(stderr.contains("--check path_in_use=off"), "{stderr}");
     assert!(!world.state_dir("second").exists());
 }
+
+#[test]
+fn destroy_on_exit_without_a_console_stops_the_guest_at_once() {
+    let world = World::new();
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = line(&[
+        "--name",
+        "brief",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+        "--destroy-on-exit",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    expect_code(&output, 0);
+    assert_eq!(
+        world.qemu_pid("brief"),
+        None,
+        "forced off as qvirt-install exits"
+    );
+    let output = world
+        .qvirt(&["list", "--all", "--json"])
+        .output()
+        .expect("list");
+    let (stdout, _) = expect_code(&output, 0);
+    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+}

@@ -273,7 +273,16 @@ enum Mode {
 
 impl Follow<'_> {
     fn run(&self, supervisor: Supervisor) -> Result<(), RunError> {
-        match self.mode() {
+        let mode = self.mode();
+        if self.spec.run.destroy_on_exit && mode == Mode::Detach {
+            // virt-install: with no console to leave, the guest is forced
+            // off as soon as qvirt-install exits.
+            destroy(self.dirs);
+            supervisor.wait();
+            self.say.line("Domain creation completed.");
+            return Ok(());
+        }
+        match mode {
             Mode::Detach => {
                 supervisor.detach();
                 self.still_running();
