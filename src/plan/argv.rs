@@ -461,7 +461,27 @@ fn nics(b: &mut Builder, guest: &Guest, phase: Phase) {
 
 fn netdev(nic: &GuestNic, index: usize) -> String {
     match &nic.backend {
-        GuestNicBackend::User => format!("user,id=hostnet{index}"),
+        GuestNicBackend::User => {
+            let forwards: String = nic
+                .forwards
+                .iter()
+                .flat_map(|forward| {
+                    let address = if forward.address.contains(':') {
+                        format!("[{}]", forward.address)
+                    } else {
+                        forward.address.clone()
+                    };
+                    let proto = forward.proto.as_str();
+                    forward
+                        .pairs()
+                        .map(move |(host, guest)| {
+                            format!(",hostfwd={proto}:{address}:{host}-:{guest}")
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            format!("user,id=hostnet{index}{forwards}")
+        }
         GuestNicBackend::Tap { ifname, .. } => {
             format!("tap,id=hostnet{index},ifname={ifname},script=no,downscript=no")
         }

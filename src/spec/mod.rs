@@ -22,7 +22,7 @@ pub use checks::Checks;
 pub use disk::{Cache, Disk, DiskBus, DiskDevice, DiskIo, NewImage};
 pub use graphics::{Graphics, GraphicsKind, Listen, VideoModel};
 pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
-pub use network::{Nic, NicBackend};
+pub use network::{Nic, NicBackend, PortForward, Proto};
 
 use crate::cli::InstallArgs;
 use crate::osinfo::OsInfo;
