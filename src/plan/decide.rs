@@ -74,6 +74,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         graphics,
         spice_port,
         video,
+        inputs: spec.inputs.clone(),
         chardevs,
         usb3: spec.os.usb3,
         balloon: spec.balloon,

@@ -17,7 +17,7 @@ use crate::host::{Firmware, HostFacts};
 use crate::osinfo::OsInfo;
 use crate::paths::{Connection, GuestDirs, Roots};
 use crate::spec::{
-    Boot, BootDevice, Cache, CharDevice, DiskBus, DiskDevice, DiskIo, Graphics, Memory,
+    Boot, BootDevice, Cache, CharDevice, DiskBus, DiskDevice, DiskIo, Graphics, Input, Memory,
     PortForward, Proto, Rng, Vcpus, VideoModel,
 };
 
@@ -201,6 +201,9 @@ pub struct Guest {
     pub spice_port: Option<u16>,
     /// The video device, if any.
     pub video: Option<VideoModel>,
+    /// `--input`; `None` is the USB tablet that comes with a display.
+    #[serde(default)]
+    pub inputs: Option<Vec<Input>>,
     /// Serial ports and consoles.
     pub chardevs: Vec<CharDevice>,
     /// A USB controller: xHCI when true, EHCI+UHCI when false.
