@@ -205,12 +205,17 @@ fn restrict_sockets(dirs: &GuestDirs) {
     }
 }
 
+/// How long a QEMU whose monitor failed gets to finish exiting.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
 /// When the connection failed because QEMU exited, that is the error; the
 /// QMP failure only while QEMU still runs (then it is stopped).
 fn exited_or(mut child: Child, log: &Path, log_start: u64, source: QmpError) -> LaunchError {
-    let status = match child.try_wait() {
-        Ok(Some(status)) => Some(status),
-        _ => {
+    // A QEMU that is exiting closes its monitor a moment before it can be
+    // reaped; give it that moment, so its own error is the one reported.
+    let status = match wait_exit(&mut child, EXIT_GRACE) {
+        Some(status) => Some(status),
+        None => {
             let _ = child.kill();
             let _ = child.wait();
             None
