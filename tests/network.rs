@@ -322,3 +322,46 @@ fn refusals_leave_nothing() {
     }
     drop(held);
 }
+
+/// Without root, qemu-bridge-helper makes the tap; a bridge its access
+/// list does not allow is a clear error. (Root uses the helper when
+/// `QVIRT_TAP=helper` says so.)
+#[test]
+fn a_bridge_the_helper_may_not_use_is_refused() {
+    if std::path::Path::new("/etc/qemu/bridge.conf").exists() {
+        eprintln!("skipped: this host has a /etc/qemu/bridge.conf");
+        return;
+    }
+    let Some(netns) = Netns::new("h", Some("br1")) else {
+        return;
+    };
+    let world = World::new();
+    let args = [
+        "--name",
+        "helped",
+        "--memory",
+        "256",
+        "--virt-type",
+        "qemu",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--pxe",
+        "--network",
+        "bridge=br1",
+        "--graphics",
+        "none",
+        "--noautoconsole",
+    ];
+    let output = world
+        .install_in(&netns.name, &args)
+        .env("QVIRT_TAP", "helper")
+        .output()
+        .expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(stderr.contains("`/etc/qemu/bridge.conf`"), "{stderr}");
+    assert!(stderr.contains("hint: add `allow br1`"), "{stderr}");
+    assert!(netns.ports_of("br1").trim().is_empty(), "a tap is left");
+    assert_eq!(files_below(world.path()), Vec::<String>::new());
+}

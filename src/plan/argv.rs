@@ -460,6 +460,15 @@ fn nics(b: &mut Builder, guest: &Guest, phase: Phase) {
     }
 }
 
+/// The fd number NIC `index`'s tap has in QEMU: the supervisor opens the
+/// tap and puts it there, as QEMU may not make taps or spawn helpers.
+pub fn tap_fd(index: usize) -> i32 {
+    TAP_FD_BASE + i32::try_from(index).unwrap_or(0)
+}
+
+/// Where tap fds start in QEMU, clear of what it opens itself at start.
+const TAP_FD_BASE: i32 = 200;
+
 fn netdev(nic: &GuestNic, index: usize) -> String {
     match &nic.backend {
         GuestNicBackend::User => {
@@ -483,9 +492,7 @@ fn netdev(nic: &GuestNic, index: usize) -> String {
                 .collect();
             format!("user,id=hostnet{index}{forwards}")
         }
-        GuestNicBackend::Tap { ifname, .. } => {
-            format!("tap,id=hostnet{index},ifname={ifname},script=no,downscript=no")
-        }
+        GuestNicBackend::Tap { .. } => format!("tap,id=hostnet{index},fd={}", tap_fd(index)),
     }
 }
 

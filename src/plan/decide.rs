@@ -597,9 +597,6 @@ fn nic_backend(
                 "--network bridge={bridge}: there is no bridge `{bridge}` on this host"
             )))
         }
-        NicBackend::Bridge(_) if spec.connection == crate::paths::Connection::Session => Err(
-            PlanError::Unsupported("--network bridge= without root (qemu-bridge-helper)".into()),
-        ),
         NicBackend::Bridge(bridge) => Ok(tap(bridge)),
         NicBackend::Default => match (spec.connection, &ctx.host.default_route_bridge) {
             (crate::paths::Connection::Session, _) => Ok(GuestNicBackend::User),

@@ -21,8 +21,9 @@ use serde_json::json;
 
 use super::launch::{self, LaunchError, Running};
 use super::state::{self, Definition, StateError};
+use super::tap::{self, TapError};
 use crate::paths::GuestDirs;
-use crate::plan::{Command, GuestNicBackend};
+use crate::plan::{Command, GuestNicBackend, argv};
 use crate::qmp::QmpError;
 use crate::spec::GraphicsKind;
 
@@ -113,16 +114,9 @@ pub enum SuperviseError {
     /// QEMU stopped answering.
     #[error("lost control of the guest's QEMU")]
     Qmp(#[from] QmpError),
-    /// A tap device could not join its bridge.
-    #[error("cannot attach `{tap}` to the bridge `{bridge}`: {reason}")]
-    Bridge {
-        /// The tap device.
-        tap: String,
-        /// The bridge.
-        bridge: String,
-        /// What `ip` said.
-        reason: String,
-    },
+    /// A tap device for a bridge could not be made.
+    #[error(transparent)]
+    Tap(#[from] TapError),
     /// The install phase did not end with the guest rebooting or off.
     #[error("the install phase ended with QEMU gone: the guest crashed or was killed")]
     InstallCrashed,
@@ -286,7 +280,9 @@ fn launch_with_retry(
     command: &Command,
     out: &mut dyn Write,
 ) -> Result<Running, SuperviseError> {
-    match launch::spawn(command, dirs) {
+    // Fresh taps for each start: each goes when its QEMU exits.
+    let taps = open_taps(definition)?;
+    match launch::spawn(command, dirs, &taps) {
         Err(error) if error.is_msr_abort() => {
             let Some(fixed) = launch::without_arch_capabilities(command) else {
                 return Err(error.into());
@@ -295,7 +291,8 @@ fn launch_with_retry(
                            retrying with -cpu host,arch-capabilities=off"
                 .to_string();
             report(out, &Report::Note { message });
-            let running = launch::spawn(&fixed, dirs)?;
+            let taps = open_taps(definition)?;
+            let running = launch::spawn(&fixed, dirs, &taps)?;
             if let Some(run) = launch::without_arch_capabilities(&definition.run) {
                 definition.run = run;
             }
@@ -324,7 +321,6 @@ fn start_guest(
         // QEMU, and the guest starts again in its final form.
         qmp.execute_raw("set-action", Some(json!({ "reboot": "shutdown" })))?;
     }
-    attach_taps(definition)?;
     let graphics = &definition.guest.graphics;
     if let Some(password) = &graphics.password {
         let protocol = match graphics.kind {
@@ -339,28 +335,18 @@ fn start_guest(
     Ok(display)
 }
 
-/// Puts each tap device QEMU created into its bridge, before the guest
-/// runs, so its first DHCP request already reaches the bridge.
-fn attach_taps(definition: &Definition) -> Result<(), SuperviseError> {
-    for nic in &definition.guest.nics {
+/// A tap on its bridge for each bridged NIC, with the number QEMU's argv
+/// expects it at. They join the bridge before the guest runs, so its
+/// first DHCP request already reaches the bridge.
+fn open_taps(definition: &Definition) -> Result<Vec<(std::os::fd::OwnedFd, i32)>, TapError> {
+    let mut taps = Vec::new();
+    for (index, nic) in definition.guest.nics.iter().enumerate() {
         let GuestNicBackend::Tap { ifname, bridge } = &nic.backend else {
             continue;
         };
-        let output = std::process::Command::new("ip")
-            .args(["link", "set", "dev", ifname, "master", bridge, "up"])
-            .output();
-        let failure = match output {
-            Ok(output) if output.status.success() => continue,
-            Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            Err(error) => format!("cannot run `ip`: {error}"),
-        };
-        return Err(SuperviseError::Bridge {
-            tap: ifname.clone(),
-            bridge: bridge.clone(),
-            reason: failure,
-        });
+        taps.push((tap::open_on_bridge(ifname, bridge)?, argv::tap_fd(index)));
     }
-    Ok(())
+    Ok(taps)
 }
 
 /// The address the display really listens on, read back from QEMU.
@@ -471,6 +457,7 @@ fn chain(error: &dyn std::error::Error) -> String {
 fn hint(error: &SuperviseError) -> Option<String> {
     match error {
         SuperviseError::Launch(launch) => launch.hint().map(str::to_string),
+        SuperviseError::Tap(tap) => tap.hint(),
         _ => None,
     }
 }
