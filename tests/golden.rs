@@ -153,8 +153,8 @@ fn everyday_lines_qvirt_lacks_are_refused() {
         ),
         (
             "--name p --memory 512 --osinfo debian12 --pxe --disk none \
-             --network type=direct,source=eth0",
-            "--network direct is not supported yet",
+             --network type=vhostuser",
+            "--network vhostuser is not supported yet",
         ),
         (
             "--name fl --memory 512 --osinfo debian12 --import --disk noble.qcow2 \

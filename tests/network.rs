@@ -365,3 +365,57 @@ fn a_bridge_the_helper_may_not_use_is_refused() {
     assert!(netns.ports_of("br1").trim().is_empty(), "a tap is left");
     assert_eq!(files_below(world.path()), Vec::<String>::new());
 }
+
+/// `type=direct` puts a macvtap on a host interface (one end of a veth pair here),
+/// with the guest's MAC, and deletes it when the guest stops.
+#[test]
+fn direct_makes_a_macvtap_and_removes_it() {
+    let Some(netns) = Netns::new("d", None) else {
+        return;
+    };
+    netns.ip(&[
+        "-n",
+        &netns.name,
+        "link",
+        "add",
+        "eth9",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth9p",
+    ]);
+    netns.ip(&["-n", &netns.name, "link", "set", "eth9", "up"]);
+    let macvtaps = || netns.ip(&["-n", &netns.name, "-o", "link", "show", "type", "macvtap"]);
+    let world = World::new();
+    let boot = boot("");
+    let mac = "52:54:00:ab:cd:ef";
+    let nic = format!("type=direct,source=eth9,source.mode=bridge,mac={mac}");
+    let args = [
+        "--name",
+        "direct",
+        "--memory",
+        "256",
+        "--virt-type",
+        "qemu",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--network",
+        &nic,
+        "--graphics",
+        "none",
+        "--noautoconsole",
+    ];
+    let output = world.install_in(&netns.name, &args).output().expect("run");
+    expect_code(&output, 0);
+    world.wait_for_marker("direct", &format!(" {mac}"));
+    let links = macvtaps();
+    assert!(links.contains("eth9") && links.contains(mac), "{links}");
+
+    destroy(&world, "direct");
+    world.wait_until("the macvtap to go", || macvtaps().trim().is_empty());
+}

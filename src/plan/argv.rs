@@ -492,7 +492,9 @@ fn netdev(nic: &GuestNic, index: usize) -> String {
                 .collect();
             format!("user,id=hostnet{index}{forwards}")
         }
-        GuestNicBackend::Tap { .. } => format!("tap,id=hostnet{index},fd={}", tap_fd(index)),
+        GuestNicBackend::Tap { .. } | GuestNicBackend::Macvtap { .. } => {
+            format!("tap,id=hostnet{index},fd={}", tap_fd(index))
+        }
     }
 }
 

@@ -598,6 +598,21 @@ fn nic_backend(
             )))
         }
         NicBackend::Bridge(bridge) => Ok(tap(bridge)),
+        NicBackend::Direct { .. } if spec.connection == crate::paths::Connection::Session => Err(
+            PlanError::Invalid("--network type=direct: a macvtap device needs root".into()),
+        ),
+        NicBackend::Direct { source, .. }
+            if !ctx.probe.exists(&Path::new("/sys/class/net").join(source)) =>
+        {
+            Err(PlanError::Invalid(format!(
+                "--network type=direct: there is no interface `{source}` on this host"
+            )))
+        }
+        NicBackend::Direct { source, mode } => Ok(GuestNicBackend::Macvtap {
+            ifname: tap_name(name, index),
+            source: source.clone(),
+            mode: mode.clone(),
+        }),
         NicBackend::Default => match (spec.connection, &ctx.host.default_route_bridge) {
             (crate::paths::Connection::Session, _) => Ok(GuestNicBackend::User),
             (_, Some(bridge)) => Ok(tap(bridge)),

@@ -107,6 +107,15 @@ pub enum GuestNicBackend {
         /// The bridge it joins.
         bridge: String,
     },
+    /// A macvtap device on a host interface.
+    Macvtap {
+        /// The macvtap interface's name.
+        ifname: String,
+        /// The host interface it sits on.
+        source: String,
+        /// The macvtap mode.
+        mode: String,
+    },
 }
 
 /// One NIC, fully decided.

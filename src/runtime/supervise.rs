@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::launch::{self, LaunchError, Running};
 use super::state::{self, Definition, StateError};
-use super::tap::{self, TapError};
+use super::tap::{TapError, Taps};
 use crate::paths::GuestDirs;
 use crate::plan::{Command, GuestNicBackend, argv};
 use crate::qmp::QmpError;
@@ -231,7 +231,8 @@ fn run_phase(
     stop: &AtomicBool,
     out: &mut dyn Write,
 ) -> Result<Ending, SuperviseError> {
-    let mut running = launch_with_retry(dirs, definition, phase, command, out)?;
+    // The taps live as long as this phase's QEMU.
+    let (mut running, _taps) = launch_with_retry(dirs, definition, phase, command, out)?;
     let pid = running.child.id();
     let started = start_guest(&running, definition, phase);
     let display = match started {
@@ -279,10 +280,10 @@ fn launch_with_retry(
     phase: Phase,
     command: &Command,
     out: &mut dyn Write,
-) -> Result<Running, SuperviseError> {
+) -> Result<(Running, Taps), SuperviseError> {
     // Fresh taps for each start: each goes when its QEMU exits.
     let taps = open_taps(definition)?;
-    match launch::spawn(command, dirs, &taps) {
+    match launch::spawn(command, dirs, &taps.fds) {
         Err(error) if error.is_msr_abort() => {
             let Some(fixed) = launch::without_arch_capabilities(command) else {
                 return Err(error.into());
@@ -291,8 +292,9 @@ fn launch_with_retry(
                            retrying with -cpu host,arch-capabilities=off"
                 .to_string();
             report(out, &Report::Note { message });
+            drop(taps);
             let taps = open_taps(definition)?;
-            let running = launch::spawn(&fixed, dirs, &taps)?;
+            let running = launch::spawn(&fixed, dirs, &taps.fds)?;
             if let Some(run) = launch::without_arch_capabilities(&definition.run) {
                 definition.run = run;
             }
@@ -302,9 +304,9 @@ fn launch_with_retry(
             if !definition.transient {
                 definition.save(dirs)?;
             }
-            Ok(running)
+            Ok((running, taps))
         }
-        other => Ok(other?),
+        other => Ok((other?, taps)),
     }
 }
 
@@ -335,16 +337,22 @@ fn start_guest(
     Ok(display)
 }
 
-/// A tap on its bridge for each bridged NIC, with the number QEMU's argv
-/// expects it at. They join the bridge before the guest runs, so its
+/// A tap for each bridged or direct NIC, with the number QEMU's argv
+/// expects it at. They join their bridge before the guest runs, so its
 /// first DHCP request already reaches the bridge.
-fn open_taps(definition: &Definition) -> Result<Vec<(std::os::fd::OwnedFd, i32)>, TapError> {
-    let mut taps = Vec::new();
+fn open_taps(definition: &Definition) -> Result<Taps, TapError> {
+    let mut taps = Taps::default();
     for (index, nic) in definition.guest.nics.iter().enumerate() {
-        let GuestNicBackend::Tap { ifname, bridge } = &nic.backend else {
-            continue;
-        };
-        taps.push((tap::open_on_bridge(ifname, bridge)?, argv::tap_fd(index)));
+        let fd = argv::tap_fd(index);
+        match &nic.backend {
+            GuestNicBackend::User => {}
+            GuestNicBackend::Tap { ifname, bridge } => taps.add_bridged(ifname, bridge, fd)?,
+            GuestNicBackend::Macvtap {
+                ifname,
+                source,
+                mode,
+            } => taps.add_macvtap(ifname, source, mode, &nic.mac, fd)?,
+        }
     }
     Ok(taps)
 }

@@ -6,6 +6,11 @@
 //! which checks `/etc/qemu/bridge.conf`, makes the tap, joins it to the
 //! bridge and sends it back over a socket pair. Either way the tap is not
 //! persistent: it goes when QEMU, its last holder, exits.
+//!
+//! `type=direct` gets a macvtap device on the host interface, made with
+//! `ip` and opened through a device node qvirt makes itself (containers
+//! often have no udev). A macvtap link outlives its users, so [`Taps`]
+//! deletes it when dropped.
 
 use std::io::IoSliceMut;
 use std::mem::MaybeUninit;
@@ -53,6 +58,16 @@ pub enum TapError {
         /// What `ip` said.
         reason: String,
     },
+    /// The macvtap device could not be made or opened.
+    #[error("cannot create the macvtap device `{name}` on `{source_if}`: {reason}")]
+    Macvtap {
+        /// The macvtap's name.
+        name: String,
+        /// The host interface.
+        source_if: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The helper could not be run.
     #[error("cannot run `{}`", .program.display())]
     Helper {
@@ -95,9 +110,100 @@ impl TapError {
     }
 }
 
+/// The open taps of one QEMU start, each with the fd number QEMU expects
+/// it at; the macvtap links among them are deleted on drop.
+#[derive(Default)]
+pub struct Taps {
+    /// The open taps and their numbers in QEMU.
+    pub fds: Vec<(OwnedFd, i32)>,
+    macvtaps: Vec<String>,
+}
+
+impl Taps {
+    /// Adds a tap on `bridge` at `fd`.
+    pub fn add_bridged(&mut self, name: &str, bridge: &str, fd: i32) -> Result<(), TapError> {
+        self.fds.push((open_on_bridge(name, bridge)?, fd));
+        Ok(())
+    }
+
+    /// Adds a macvtap on `source` at `fd`, with the guest's MAC.
+    pub fn add_macvtap(
+        &mut self,
+        name: &str,
+        source: &str,
+        mode: &str,
+        mac: &str,
+        fd: i32,
+    ) -> Result<(), TapError> {
+        let error = |reason: String| TapError::Macvtap {
+            name: name.to_string(),
+            source_if: source.to_string(),
+            reason,
+        };
+        ip(&[
+            "link", "add", "link", source, "name", name, "type", "macvtap", "mode", mode,
+        ])
+        .map_err(error)?;
+        self.macvtaps.push(name.to_string());
+        ip(&["link", "set", "dev", name, "address", mac, "up"]).map_err(error)?;
+        let fd_ = open_macvtap(name).map_err(|e| error(e.to_string()))?;
+        self.fds.push((fd_, fd));
+        Ok(())
+    }
+}
+
+impl Drop for Taps {
+    fn drop(&mut self) {
+        for name in &self.macvtaps {
+            let _ = ip(&["link", "del", "dev", name]);
+        }
+    }
+}
+
+/// Opens `/dev/tapN` of a macvtap, or, where udev made none, a node of
+/// our own from the numbers in sysfs, removed once open.
+fn open_macvtap(name: &str) -> std::io::Result<OwnedFd> {
+    let flags = rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC;
+    let ifindex = std::fs::read_to_string(format!("/sys/class/net/{name}/ifindex"))?;
+    let udev = PathBuf::from(format!("/dev/tap{}", ifindex.trim()));
+    if udev.exists() {
+        return Ok(rustix::fs::open(&udev, flags, rustix::fs::Mode::empty())?);
+    }
+    let dev = std::fs::read_to_string(format!(
+        "/sys/class/net/{name}/macvtap/tap{}/dev",
+        ifindex.trim()
+    ))?;
+    let (major, minor) = dev
+        .trim()
+        .split_once(':')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .ok_or_else(|| std::io::Error::other(format!("odd device number `{}`", dev.trim())))?;
+    let node = std::env::temp_dir().join(format!("qvirt-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_file(&node);
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &node,
+        rustix::fs::FileType::CharacterDevice,
+        rustix::fs::Mode::RUSR | rustix::fs::Mode::WUSR,
+        rustix::fs::makedev(major, minor),
+    )?;
+    let fd = rustix::fs::open(&node, flags, rustix::fs::Mode::empty());
+    let _ = std::fs::remove_file(&node);
+    Ok(fd?)
+}
+
+/// Runs `ip ARGS`; its complaint on failure.
+fn ip(args: &[&str]) -> Result<(), String> {
+    match std::process::Command::new("ip").args(args).output() {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => Err(String::from_utf8_lossy(&output.stderr).trim().to_string()),
+        Err(error) => Err(format!("cannot run `ip`: {error}")),
+    }
+}
+
 /// A tap device on `bridge`, open: as root named `name`, otherwise from
 /// `qemu-bridge-helper` with a name it picks.
-pub fn open_on_bridge(name: &str, bridge: &str) -> Result<OwnedFd, TapError> {
+fn open_on_bridge(name: &str, bridge: &str) -> Result<OwnedFd, TapError> {
     let helper = std::env::var(TAP_ENV).is_ok_and(|v| v == "helper");
     if rustix::process::geteuid().is_root() && !helper {
         let fd = create(name)?;
@@ -148,15 +254,7 @@ fn set_iff(fd: &OwnedFd, ifreq: [u8; 40]) -> rustix::io::Result<()> {
 
 /// Puts the tap on the bridge and brings it up.
 fn attach(tap: &str, bridge: &str) -> Result<(), TapError> {
-    let output = std::process::Command::new("ip")
-        .args(["link", "set", "dev", tap, "master", bridge, "up"])
-        .output();
-    let reason = match output {
-        Ok(output) if output.status.success() => return Ok(()),
-        Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        Err(error) => format!("cannot run `ip`: {error}"),
-    };
-    Err(TapError::Attach {
+    ip(&["link", "set", "dev", tap, "master", bridge, "up"]).map_err(|reason| TapError::Attach {
         tap: tap.to_string(),
         bridge: bridge.to_string(),
         reason,

@@ -17,6 +17,14 @@ pub enum NicBackend {
     Bridge(String),
     /// A libvirt virtual network, by name.
     Network(String),
+    /// `type=direct`: a macvtap device on a host interface.
+    Direct {
+        /// `source=`: the host interface.
+        source: String,
+        /// `source.mode=`: vepa (libvirt's default), bridge, private or
+        /// passthrough.
+        mode: String,
+    },
 }
 
 /// One `--network`.
@@ -200,11 +208,17 @@ impl Nic {
                     .ok_or_else(|| invalid("network needs a name".into()))?;
                 NicBackend::Network(source)
             }
-            (
-                Some(other @ ("direct" | "vhostuser" | "vdpa" | "hostdev" | "ethernet")),
-                None,
-                None,
-            ) => {
+            (Some("direct"), None, None) => {
+                let source = opts
+                    .take("source")
+                    .ok_or_else(|| invalid("direct needs a source interface".into()))?;
+                let mode = opts.take("source.mode").unwrap_or_else(|| "vepa".into());
+                if !["vepa", "bridge", "private", "passthrough"].contains(&mode.as_str()) {
+                    return Err(invalid(format!("Unknown macvtap mode '{mode}'")));
+                }
+                NicBackend::Direct { source, mode }
+            }
+            (Some(other @ ("vhostuser" | "vdpa" | "hostdev" | "ethernet")), None, None) => {
                 return Err(unsupported(other.to_string()));
             }
             (Some(other), None, None) => {
@@ -317,7 +331,17 @@ mod tests {
             nics_from_args(&["none".into()]).expect("parses"),
             Some(vec![])
         );
-        let error = nic("type=direct,source=eth0").expect_err("later");
+        let direct = nic("type=direct,source=eth0").expect("parses").backend;
+        let mode = "vepa".to_string();
+        assert_eq!(
+            direct,
+            NicBackend::Direct {
+                source: "eth0".into(),
+                mode
+            }
+        );
+        assert!(nic("type=direct,source=eth0,source.mode=odd").is_err());
+        let error = nic("type=vhostuser").expect_err("later");
         assert!(error.to_string().contains("not supported yet"), "{error}");
     }
 
