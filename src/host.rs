@@ -51,6 +51,8 @@ pub struct HostFacts {
     pub has_virbr0: bool,
     /// Every bridge on the host, by name.
     pub bridges: Vec<String>,
+    /// The TPM emulator (Debian package `swtpm`), if installed.
+    pub swtpm: Option<PathBuf>,
 }
 
 impl HostFacts {
@@ -76,6 +78,7 @@ impl HostFacts {
             default_route_bridge,
             has_virbr0,
             bridges,
+            swtpm: which::which("swtpm").ok(),
         }
     }
 }
