@@ -9,7 +9,7 @@
 //! | variable | values | replaces |
 //! | --- | --- | --- |
 //! | `QVIRT_KVM` | `usable`, `pvm`, `none` | opening `/dev/kvm` |
-//! | `QVIRT_NET` | `none`, or a comma list of `virbr0` and `route=BRIDGE` | looking for bridges |
+//! | `QVIRT_NET` | `none`, or a comma list of `virbr0`, `route=BRIDGE` and `bridge=BRIDGE` | looking for bridges |
 //! | `QVIRT_FIRMWARE` | `none`, or `CODE:VARS` | looking for OVMF |
 //! | `QVIRT_FREE_SPACE` | bytes | the free space of the images' folder |
 
@@ -49,6 +49,8 @@ pub struct HostFacts {
     pub default_route_bridge: Option<String>,
     /// Whether libvirt's default network bridge `virbr0` exists.
     pub has_virbr0: bool,
+    /// Every bridge on the host, by name.
+    pub bridges: Vec<String>,
     /// The TPM emulator (Debian package `swtpm`), if installed.
     pub swtpm: Option<PathBuf>,
 }
@@ -65,9 +67,9 @@ impl HostFacts {
             Some(value) => firmware_from_env(&value),
             None => find_firmware(),
         };
-        let (default_route_bridge, has_virbr0) = match var(NET_ENV) {
+        let (default_route_bridge, has_virbr0, bridges) = match var(NET_ENV) {
             Some(value) => net_from_env(&value),
-            None => (default_route_bridge(), is_bridge("virbr0")),
+            None => (default_route_bridge(), is_bridge("virbr0"), all_bridges()),
         };
         HostFacts {
             qemu: find_qemu(),
@@ -75,6 +77,7 @@ impl HostFacts {
             firmware,
             default_route_bridge,
             has_virbr0,
+            bridges,
             swtpm: which::which("swtpm").ok(),
         }
     }
@@ -84,8 +87,9 @@ impl HostFacts {
 pub const KVM_ENV: &str = "QVIRT_KVM";
 
 /// Stands in for looking at the host's bridges: `none`, or a comma list
-/// of `virbr0` (libvirt's default network exists) and `route=BRIDGE` (the
-/// default route goes through that bridge).
+/// of `virbr0` (libvirt's default network exists), `route=BRIDGE` (the
+/// default route goes through that bridge) and `bridge=BRIDGE` (another
+/// bridge exists).
 pub const NET_ENV: &str = "QVIRT_NET";
 
 /// Stands in for looking for OVMF: `none`, or `CODE:VARS`.
@@ -109,16 +113,25 @@ fn firmware_from_env(value: &str) -> Option<Firmware> {
     })
 }
 
-fn net_from_env(value: &str) -> (Option<String>, bool) {
+fn net_from_env(value: &str) -> (Option<String>, bool, Vec<String>) {
     let mut route = None;
     let mut virbr0 = false;
+    let mut bridges = Vec::new();
     for item in value.split(',') {
         match item.split_once('=') {
-            Some(("route", bridge)) => route = Some(bridge.to_string()),
-            _ => virbr0 |= item == "virbr0",
+            Some(("route", bridge)) => {
+                route = Some(bridge.to_string());
+                bridges.push(bridge.to_string());
+            }
+            Some(("bridge", bridge)) => bridges.push(bridge.to_string()),
+            _ if item == "virbr0" => {
+                virbr0 = true;
+                bridges.push(item.to_string());
+            }
+            _ => {}
         }
     }
-    (route, virbr0)
+    (route, virbr0, bridges)
 }
 
 /// The environment variable that names a QEMU binary to use instead of
@@ -199,6 +212,18 @@ fn is_bridge(name: &str) -> bool {
         .exists()
 }
 
+/// The names of the bridges in this network namespace.
+fn all_bridges() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir("/sys/class/net") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| entry.path().join("bridge").exists())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect()
+}
+
 /// The interface of the IPv4 default route, when it is a bridge.
 fn default_route_bridge() -> Option<String> {
     let routes = std::fs::read_to_string("/proc/net/route").ok()?;
@@ -226,11 +251,22 @@ mod tests {
         assert_eq!(firmware_from_env("none"), None);
         let firmware = firmware_from_env("/a/CODE.fd:/a/VARS.fd").expect("a pair");
         assert_eq!(firmware.vars_template, PathBuf::from("/a/VARS.fd"));
+        let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
         let cases = [
-            ("none", (None, false)),
-            ("virbr0", (None, true)),
-            ("route=br0", (Some("br0".to_string()), false)),
-            ("virbr0,route=br1", (Some("br1".to_string()), true)),
+            ("none", (None, false, names(&[]))),
+            ("virbr0", (None, true, names(&["virbr0"]))),
+            (
+                "route=br0",
+                (Some("br0".to_string()), false, names(&["br0"])),
+            ),
+            (
+                "virbr0,route=br1,bridge=br2",
+                (
+                    Some("br1".to_string()),
+                    true,
+                    names(&["virbr0", "br1", "br2"]),
+                ),
+            ),
         ];
         for (value, want) in cases {
             assert_eq!(net_from_env(value), want, "{value}");

@@ -148,8 +148,8 @@ fn everyday_lines_qvirt_lacks_are_refused() {
         ),
         (
             "--name p --memory 512 --osinfo debian11 --pxe --disk none \
-             --network passt,portForward=8080:80",
-            "--network passt is not supported yet",
+             --network type=vhostuser",
+            "--network vhostuser is not supported yet",
         ),
         (
             "--name fl --memory 512 --osinfo debian11 --import --disk noble.qcow2 \

@@ -166,7 +166,7 @@ fn check(golden: &Golden, n: usize, host: Host) -> Outcome {
         .filter_map(|w| w.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let args = tcg(&words[lead + 1..]);
+    let args = named_taps(tcg(&words[lead + 1..]));
 
     let taps = args.iter().any(|a| a.starts_with("tap,"));
     if taps && !host.namespaces {
@@ -185,6 +185,22 @@ fn check(golden: &Golden, n: usize, host: Host) -> Outcome {
         Err(why) => return Outcome::Refused(why),
     };
     run(&sandbox, &env, &args, host)
+}
+
+/// The supervisor hands QEMU each tap as an open `fd=N`; here QEMU opens
+/// it by name instead (tests/network.rs runs the fd path), and the rest of
+/// the argv is started as it is.
+fn named_taps(args: Vec<String>) -> Vec<String> {
+    args.into_iter()
+        .map(|arg| {
+            if !arg.starts_with("tap,") {
+                return arg;
+            }
+            let id = option(&arg, "id").unwrap_or_default();
+            let fd = option(&arg, "fd").unwrap_or_default();
+            format!("tap,id={id},ifname=qvaccept{fd},script=no,downscript=no")
+        })
+        .collect()
 }
 
 /// The command as it runs under TCG: qvirt gives Windows guests Hyper-V

@@ -10,8 +10,8 @@ use super::decide::is_q35;
 use super::{Accel, Command, Guest, GuestDisk, GuestNic, GuestNicBackend};
 use crate::paths::qemu_escape;
 use crate::spec::{
-    BootDevice, Cache, CharBackend, CharTarget, DiskBus, DiskDevice, DiskIo, GraphicsKind, Listen,
-    Rng, VideoModel,
+    BootDevice, Cache, CharBackend, CharTarget, DiskBus, DiskDevice, DiskIo, GraphicsKind,
+    InputBus, InputKind, Listen, Rng, VideoModel,
 };
 
 /// Which configuration of the guest to render.
@@ -141,6 +141,7 @@ pub fn args(guest: &Guest, phase: Phase) -> Vec<String> {
     nics(&mut b, guest, phase);
     chardevs(&mut b, guest);
     graphics(&mut b, guest);
+    inputs(&mut b, guest);
     if guest.balloon {
         b.pcie_device("virtio-balloon-pci,id=balloon0".into());
     }
@@ -460,11 +461,40 @@ fn nics(b: &mut Builder, guest: &Guest, phase: Phase) {
     }
 }
 
+/// The fd number NIC `index`'s tap has in QEMU: the supervisor opens the
+/// tap and puts it there, as QEMU may not make taps or spawn helpers.
+pub fn tap_fd(index: usize) -> i32 {
+    TAP_FD_BASE + i32::try_from(index).unwrap_or(0)
+}
+
+/// Where tap fds start in QEMU, clear of what it opens itself at start.
+const TAP_FD_BASE: i32 = 200;
+
 fn netdev(nic: &GuestNic, index: usize) -> String {
     match &nic.backend {
-        GuestNicBackend::User => format!("user,id=hostnet{index}"),
-        GuestNicBackend::Tap { ifname, .. } => {
-            format!("tap,id=hostnet{index},ifname={ifname},script=no,downscript=no")
+        GuestNicBackend::User => {
+            let forwards: String = nic
+                .forwards
+                .iter()
+                .flat_map(|forward| {
+                    let address = if forward.address.contains(':') {
+                        format!("[{}]", forward.address)
+                    } else {
+                        forward.address.clone()
+                    };
+                    let proto = forward.proto.as_str();
+                    forward
+                        .pairs()
+                        .map(move |(host, guest)| {
+                            format!(",hostfwd={proto}:{address}:{host}-:{guest}")
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            format!("user,id=hostnet{index}{forwards}")
+        }
+        GuestNicBackend::Tap { .. } | GuestNicBackend::Macvtap { .. } => {
+            format!("tap,id=hostnet{index},fd={}", tap_fd(index))
         }
     }
 }
@@ -585,7 +615,44 @@ fn graphics(b: &mut Builder, guest: &Guest) {
         b.push("-k", keymap.clone());
     }
     video(b, guest);
-    b.push("-device", "usb-tablet,id=input0,bus=usb.0,port=1");
+    if guest.inputs.is_none() {
+        b.push("-device", "usb-tablet,id=input0,bus=usb.0,port=1");
+    }
+}
+
+/// `--input` devices. The first USB one takes port 1, as the default
+/// tablet does; PS/2 ones are the PC's own and need no device.
+fn inputs(b: &mut Builder, guest: &Guest) {
+    let Some(inputs) = &guest.inputs else {
+        return;
+    };
+    let mut usb_port = Some(1);
+    for (index, input) in inputs.iter().enumerate() {
+        let id = format!("id=input{index}");
+        match input.bus {
+            InputBus::Ps2 => {}
+            InputBus::Usb => {
+                let driver = match input.kind {
+                    InputKind::Tablet => "usb-tablet",
+                    InputKind::Keyboard => "usb-kbd",
+                    InputKind::Mouse => "usb-mouse",
+                };
+                let port = usb_port
+                    .take()
+                    .map(|p| format!(",port={p}"))
+                    .unwrap_or_default();
+                b.push("-device", format!("{driver},{id},bus=usb.0{port}"));
+            }
+            InputBus::Virtio => {
+                let driver = match input.kind {
+                    InputKind::Tablet => "virtio-tablet-pci",
+                    InputKind::Keyboard => "virtio-keyboard-pci",
+                    InputKind::Mouse => "virtio-mouse-pci",
+                };
+                b.pcie_device(format!("{driver},{id}"));
+            }
+        }
+    }
 }
 
 /// What virt-install adds along with SPICE: the agent channel, sound, and

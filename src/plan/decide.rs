@@ -9,7 +9,7 @@ use super::{
 use crate::host::Kvm;
 use crate::spec::{
     BootDevice, CharBackend, CharDevice, CharTarget, Checks, CpuMode, Disk, DiskBus, DiskDevice,
-    GraphicsKind, GuestSpec, Install, Nic, NicBackend, Rng, VideoModel, VirtType,
+    GraphicsKind, GuestSpec, Install, Nic, NicBackend, PortForward, Rng, VideoModel, VirtType,
 };
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -83,6 +83,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         graphics,
         spice_port,
         video,
+        inputs: spec.inputs.clone(),
         chardevs,
         usb3: spec.os.usb3,
         // The balloon where the OS has its driver (virt-install's rule).
@@ -540,12 +541,14 @@ fn nics(
         mac: None,
         model: None,
         boot_order: None,
+        forwards: Vec::new(),
     }];
     let nics = spec.networks.as_deref().unwrap_or(&default);
     nics.iter()
         .enumerate()
         .map(|(index, nic)| {
             let backend = nic_backend(&nic.backend, spec, name, index, ctx, warnings)?;
+            check_forwards(&nic.forwards, ctx)?;
             let model = match nic.model.as_deref() {
                 Some("virtio") => "virtio-net-pci".to_string(),
                 Some(model) => model.to_string(),
@@ -562,9 +565,29 @@ fn nics(
                 mac: nic.mac.clone().unwrap_or_else(|| random_mac(ctx)),
                 model,
                 boot_order: nic.boot_order,
+                forwards: nic.forwards.clone(),
             })
         })
         .collect()
+}
+
+/// A forward from a host port something else holds would only fail once
+/// QEMU starts; refuse it before anything is created.
+fn check_forwards(forwards: &[PortForward], ctx: &PlanContext) -> Result<(), PlanError> {
+    for forward in forwards {
+        let taken = forward.pairs().map(|(host, _)| host).find(|host| {
+            ctx.probe
+                .port_in_use(forward.proto, &forward.address, *host)
+        });
+        if let Some(port) = taken {
+            return Err(PlanError::Invalid(format!(
+                "--network portForward: host port {port}/{} on {} is already in use",
+                forward.proto.as_str(),
+                forward.address
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn nic_backend(
@@ -581,7 +604,35 @@ fn nic_backend(
     };
     match backend {
         NicBackend::User => Ok(GuestNicBackend::User),
+        NicBackend::Passt => {
+            warnings.push(
+                "--network passt: qvirt runs it as QEMU user-mode networking, \
+                 with the same NAT and port forwards"
+                    .into(),
+            );
+            Ok(GuestNicBackend::User)
+        }
+        NicBackend::Bridge(bridge) if !ctx.host.bridges.contains(bridge) => {
+            Err(PlanError::Invalid(format!(
+                "--network bridge={bridge}: there is no bridge `{bridge}` on this host"
+            )))
+        }
         NicBackend::Bridge(bridge) => Ok(tap(bridge)),
+        NicBackend::Direct { .. } if spec.connection == crate::paths::Connection::Session => Err(
+            PlanError::Invalid("--network type=direct: a macvtap device needs root".into()),
+        ),
+        NicBackend::Direct { source, .. }
+            if !ctx.probe.exists(&Path::new("/sys/class/net").join(source)) =>
+        {
+            Err(PlanError::Invalid(format!(
+                "--network type=direct: there is no interface `{source}` on this host"
+            )))
+        }
+        NicBackend::Direct { source, mode } => Ok(GuestNicBackend::Macvtap {
+            ifname: tap_name(name, index),
+            source: source.clone(),
+            mode: mode.clone(),
+        }),
         NicBackend::Default => match (spec.connection, &ctx.host.default_route_bridge) {
             (crate::paths::Connection::Session, _) => Ok(GuestNicBackend::User),
             (_, Some(bridge)) => Ok(tap(bridge)),
@@ -791,6 +842,7 @@ mod tests {
             firmware: None,
             default_route_bridge: None,
             has_virbr0: false,
+            bridges: Vec::new(),
             swtpm: None,
         };
         let roots = crate::paths::Roots {

@@ -17,8 +17,8 @@ use crate::host::{Firmware, HostFacts};
 use crate::osinfo::OsInfo;
 use crate::paths::{Connection, GuestDirs, Roots};
 use crate::spec::{
-    Boot, BootDevice, Cache, CharDevice, DiskBus, DiskDevice, DiskIo, Graphics, Memory, Rng, Vcpus,
-    VideoModel,
+    Boot, BootDevice, Cache, CharDevice, DiskBus, DiskDevice, DiskIo, Graphics, Input, Memory,
+    PortForward, Proto, Rng, Vcpus, VideoModel,
 };
 
 /// Questions about files and names that the planner asks the machine.
@@ -38,6 +38,13 @@ pub trait Probe {
     /// exists; `None` when unknown, which skips the space check.
     fn free_space(&self, folder: &Path) -> Option<u64> {
         crate::host::free_space(folder)
+    }
+
+    /// Whether something on the host holds `port` on `address` already.
+    /// The default knows of nothing; the host probe tries to bind it.
+    fn port_in_use(&self, proto: Proto, address: &str, port: u16) -> bool {
+        let _ = (proto, address, port);
+        false
     }
 
     /// The other guests whose disks include `path`. The default knows of
@@ -100,6 +107,15 @@ pub enum GuestNicBackend {
         /// The bridge it joins.
         bridge: String,
     },
+    /// A macvtap device on a host interface.
+    Macvtap {
+        /// The macvtap interface's name.
+        ifname: String,
+        /// The host interface it sits on.
+        source: String,
+        /// The macvtap mode.
+        mode: String,
+    },
 }
 
 /// One NIC, fully decided.
@@ -113,6 +129,9 @@ pub struct GuestNic {
     pub model: String,
     /// `boot.order=`.
     pub boot_order: Option<u32>,
+    /// Host ports forwarded to the guest (user-mode networking only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<PortForward>,
 }
 
 /// A qcow2 or raw image to create before the guest starts.
@@ -191,6 +210,9 @@ pub struct Guest {
     pub spice_port: Option<u16>,
     /// The video device, if any.
     pub video: Option<VideoModel>,
+    /// `--input`; `None` is the USB tablet that comes with a display.
+    #[serde(default)]
+    pub inputs: Option<Vec<Input>>,
     /// Serial ports and consoles.
     pub chardevs: Vec<CharDevice>,
     /// A USB controller: xHCI when true, EHCI+UHCI when false.

@@ -173,12 +173,13 @@ pub fn create_and_run(
     let started = wait_started(&supervisor, say)?;
     images.keep();
     undo.armed = false;
-    if let Some(display) = started {
+    if let Some(display) = &started {
         say.line(&format!("Display: {display}"));
     }
 
     let follow = Follow {
         spec,
+        display: started.as_deref(),
         dirs: &dirs,
         name,
         uri,
@@ -251,6 +252,7 @@ fn wait_started(supervisor: &Supervisor, say: Say) -> Result<Option<String>, Run
 /// The part after the guest started: console, waiting, restart.
 struct Follow<'a> {
     spec: &'a GuestSpec,
+    display: Option<&'a str>,
     dirs: &'a GuestDirs,
     name: &'a str,
     uri: &'a str,
@@ -308,16 +310,60 @@ impl Follow<'_> {
             AutoConsole::Text => Mode::Text,
             AutoConsole::Default if graphics == GraphicsKind::None => Mode::Text,
             AutoConsole::Default | AutoConsole::Graphical => {
-                // TODO(#6): start remote-viewer or virt-viewer when one is
-                // installed and a display is there.
-                self.say.line(
-                    "warning: Unable to connect to graphical console: virt-viewer not \
-                     installed. Please install the 'virt-viewer' package.",
-                );
-                self.say
-                    .line("warning: No console to launch for the guest, defaulting to --wait -1");
+                self.graphical_console();
                 Mode::Wait(None)
             }
+        }
+    }
+
+    /// Starts `remote-viewer` on the display when there is a desktop to
+    /// show it on, else says where to connect one. `virt-viewer` finds
+    /// guests through libvirt, which qvirt does not have, so it cannot.
+    fn graphical_console(&self) {
+        let Some(display) = self.display else {
+            self.say
+                .line("warning: No console to launch for the guest, defaulting to --wait -1");
+            return;
+        };
+        let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+        let viewer = which::which("remote-viewer").ok().filter(|_| desktop);
+        let started = viewer.map(|viewer| {
+            let mut command = std::process::Command::new(&viewer);
+            command
+                .arg(display)
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            if self.spec.run.debug {
+                let words = [viewer.to_string_lossy().into_owned(), display.to_string()];
+                let line: Vec<String> = words
+                    .iter()
+                    .map(|w| shell_words::quote(w).into_owned())
+                    .collect();
+                eprintln!("debug: {}", line.join(" "));
+            }
+            command.spawn()
+        });
+        match started {
+            Some(Ok(child)) => {
+                // The viewer is the user's: it may outlive qvirt-install.
+                std::thread::spawn(move || {
+                    let mut child = child;
+                    let _ = child.wait();
+                });
+            }
+            Some(Err(error)) => self.say.line(&format!(
+                "warning: cannot start `remote-viewer`: {error}; connect a viewer to {display}"
+            )),
+            None if !desktop => self.say.line(&format!(
+                "warning: no graphical desktop (DISPLAY is not set): connect a viewer to {display}"
+            )),
+            None => self.say.line(&format!(
+                "warning: Unable to connect to graphical console: remote-viewer not installed. \
+                 Please install the 'virt-viewer' package, or connect a viewer to {display}"
+            )),
         }
     }
 

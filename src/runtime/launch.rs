@@ -9,6 +9,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{Read as _, Seek as _, SeekFrom};
+use std::os::fd::{AsRawFd as _, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
@@ -186,8 +187,13 @@ pub fn start_swtpm(dirs: &GuestDirs) -> Result<Swtpm, LaunchError> {
     Ok(Swtpm { child })
 }
 
-/// Spawns QEMU for `command` and connects to its supervisor monitor.
-pub fn spawn(command: &Command, dirs: &GuestDirs) -> Result<Running, LaunchError> {
+/// Spawns QEMU for `command`, with each of `fds` open in it at the
+/// number paired with it, and connects to its supervisor monitor.
+pub fn spawn(
+    command: &Command,
+    dirs: &GuestDirs,
+    fds: &[(OwnedFd, i32)],
+) -> Result<Running, LaunchError> {
     for socket in [
         dirs.qmp_socket(),
         dirs.supervisor_socket(),
@@ -221,7 +227,13 @@ pub fn spawn(command: &Command, dirs: &GuestDirs) -> Result<Running, LaunchError
         .stdout(log)
         .stderr(stderr);
     new_session(&mut process);
-    let mut child = process.spawn().map_err(|source| LaunchError::Spawn {
+    let inherited = inherit_fds(&mut process, fds).map_err(|source| LaunchError::Spawn {
+        program: command.program.clone(),
+        source,
+    })?;
+    let spawned = process.spawn();
+    drop(inherited);
+    let mut child = spawned.map_err(|source| LaunchError::Spawn {
         program: command.program.clone(),
         source,
     })?;
@@ -260,6 +272,52 @@ pub(crate) fn new_session(process: &mut std::process::Command) {
     }
 }
 
+/// Where the first fd handed to a child goes; above what the supervisor
+/// itself has open, so moving one there closes nothing it needs.
+const HANDOVER_FROM: i32 = 300;
+
+/// Makes each fd appear in the child at its paired number. The copies it
+/// returns must live until the child is spawned.
+#[expect(
+    unsafe_code,
+    reason = "pre_exec is the only way to place an fd at a given number in the child"
+)]
+fn inherit_fds(
+    process: &mut std::process::Command,
+    fds: &[(OwnedFd, i32)],
+) -> std::io::Result<Vec<OwnedFd>> {
+    if fds.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Copies above every target, so no dup2 below overwrites a source.
+    let copies = fds
+        .iter()
+        .map(|(fd, _)| rustix::io::fcntl_dupfd_cloexec(fd, HANDOVER_FROM))
+        .collect::<Result<Vec<_>, _>>()?;
+    let pairs: Vec<(i32, i32)> = copies
+        .iter()
+        .zip(fds)
+        .map(|(copy, (_, target))| (copy.as_raw_fd(), *target))
+        .collect();
+    // SAFETY: the closure runs in the forked child before exec and only
+    // calls dup2(2), which is async-signal-safe. The sources are the copies
+    // above, open until spawn returns; each target is taken as an OwnedFd
+    // only for dup2 to replace it, and forgotten, so nothing closes it.
+    unsafe {
+        process.pre_exec(move || {
+            for (source, target) in &pairs {
+                let source = std::os::fd::BorrowedFd::borrow_raw(*source);
+                let mut target: OwnedFd = std::os::fd::FromRawFd::from_raw_fd(*target);
+                let result = rustix::io::dup2(source, &mut target);
+                std::mem::forget(target);
+                result?;
+            }
+            Ok(())
+        });
+    }
+    Ok(copies)
+}
+
 /// Sockets are for the guest's owner only.
 fn restrict_sockets(dirs: &GuestDirs) {
     use std::os::unix::fs::PermissionsExt as _;
@@ -272,12 +330,17 @@ fn restrict_sockets(dirs: &GuestDirs) {
     }
 }
 
+/// How long a QEMU whose monitor failed gets to finish exiting.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
 /// When the connection failed because QEMU exited, that is the error; the
 /// QMP failure only while QEMU still runs (then it is stopped).
 fn exited_or(mut child: Child, log: &Path, log_start: u64, source: QmpError) -> LaunchError {
-    let status = match child.try_wait() {
-        Ok(Some(status)) => Some(status),
-        _ => {
+    // A QEMU that is exiting closes its monitor a moment before it can be
+    // reaped; give it that moment, so its own error is the one reported.
+    let status = match wait_exit(&mut child, EXIT_GRACE) {
+        Some(status) => Some(status),
+        None => {
             let _ = child.kill();
             let _ = child.wait();
             None

@@ -9,3 +9,4 @@ pub mod live;
 pub mod probe;
 pub mod state;
 pub mod supervise;
+pub mod tap;

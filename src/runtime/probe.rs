@@ -2,12 +2,13 @@
 //! what format an image has, which names are taken, free ports, and
 //! randomness for MAC addresses and UUIDs.
 
-use std::net::TcpListener;
+use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::paths::Roots;
 use crate::plan::Probe;
+use crate::spec::Proto;
 
 /// Set to make MAC addresses and UUIDs repeatable, for golden tests.
 pub const PREDICTABLE_ENV: &str = "QVIRT_PREDICTABLE";
@@ -98,6 +99,15 @@ impl Probe for HostProbe {
             .collect();
         users.sort();
         users
+    }
+
+    fn port_in_use(&self, proto: Proto, address: &str, port: u16) -> bool {
+        // An address that cannot be bound at all is QEMU's to report.
+        let busy = |error: std::io::Error| error.kind() == std::io::ErrorKind::AddrInUse;
+        match proto {
+            Proto::Tcp => TcpListener::bind((address, port)).err().is_some_and(busy),
+            Proto::Udp => UdpSocket::bind((address, port)).err().is_some_and(busy),
+        }
     }
 
     fn free_port(&self, address: &str, from: u16) -> Option<u16> {

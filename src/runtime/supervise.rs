@@ -21,8 +21,9 @@ use serde_json::json;
 
 use super::launch::{self, LaunchError, Running};
 use super::state::{self, Definition, StateError};
+use super::tap::{TapError, Taps};
 use crate::paths::GuestDirs;
-use crate::plan::{Command, GuestNicBackend};
+use crate::plan::{Command, GuestNicBackend, argv};
 use crate::qmp::QmpError;
 use crate::spec::GraphicsKind;
 
@@ -113,16 +114,9 @@ pub enum SuperviseError {
     /// QEMU stopped answering.
     #[error("lost control of the guest's QEMU")]
     Qmp(#[from] QmpError),
-    /// A tap device could not join its bridge.
-    #[error("cannot attach `{tap}` to the bridge `{bridge}`: {reason}")]
-    Bridge {
-        /// The tap device.
-        tap: String,
-        /// The bridge.
-        bridge: String,
-        /// What `ip` said.
-        reason: String,
-    },
+    /// A tap device for a bridge could not be made.
+    #[error(transparent)]
+    Tap(#[from] TapError),
     /// The install phase did not end with the guest rebooting or off.
     #[error("the install phase ended with QEMU gone: the guest crashed or was killed")]
     InstallCrashed,
@@ -241,7 +235,8 @@ fn run_phase(
         true => Some(launch::start_swtpm(dirs)?),
         false => None,
     };
-    let mut running = launch_with_retry(dirs, definition, phase, command, out)?;
+    // The taps live as long as this phase's QEMU.
+    let (mut running, _taps) = launch_with_retry(dirs, definition, phase, command, out)?;
     running.tpm = tpm;
     let pid = running.child.id();
     let started = start_guest(&running, definition, phase);
@@ -290,8 +285,10 @@ fn launch_with_retry(
     phase: Phase,
     command: &Command,
     out: &mut dyn Write,
-) -> Result<Running, SuperviseError> {
-    match launch::spawn(command, dirs) {
+) -> Result<(Running, Taps), SuperviseError> {
+    // Fresh taps for each start: each goes when its QEMU exits.
+    let taps = open_taps(definition)?;
+    match launch::spawn(command, dirs, &taps.fds) {
         Err(error) if error.is_msr_abort() => {
             let Some(fixed) = launch::without_arch_capabilities(command) else {
                 return Err(error.into());
@@ -300,7 +297,9 @@ fn launch_with_retry(
                            retrying with -cpu host,arch-capabilities=off"
                 .to_string();
             report(out, &Report::Note { message });
-            let running = launch::spawn(&fixed, dirs)?;
+            drop(taps);
+            let taps = open_taps(definition)?;
+            let running = launch::spawn(&fixed, dirs, &taps.fds)?;
             if let Some(run) = launch::without_arch_capabilities(&definition.run) {
                 definition.run = run;
             }
@@ -310,9 +309,9 @@ fn launch_with_retry(
             if !definition.transient {
                 definition.save(dirs)?;
             }
-            Ok(running)
+            Ok((running, taps))
         }
-        other => Ok(other?),
+        other => Ok((other?, taps)),
     }
 }
 
@@ -329,7 +328,6 @@ fn start_guest(
         // QEMU, and the guest starts again in its final form.
         qmp.execute_raw("set-action", Some(json!({ "reboot": "shutdown" })))?;
     }
-    attach_taps(definition)?;
     let graphics = &definition.guest.graphics;
     if let Some(password) = &graphics.password {
         let protocol = match graphics.kind {
@@ -344,28 +342,24 @@ fn start_guest(
     Ok(display)
 }
 
-/// Puts each tap device QEMU created into its bridge, before the guest
-/// runs, so its first DHCP request already reaches the bridge.
-fn attach_taps(definition: &Definition) -> Result<(), SuperviseError> {
-    for nic in &definition.guest.nics {
-        let GuestNicBackend::Tap { ifname, bridge } = &nic.backend else {
-            continue;
-        };
-        let output = std::process::Command::new("ip")
-            .args(["link", "set", "dev", ifname, "master", bridge, "up"])
-            .output();
-        let failure = match output {
-            Ok(output) if output.status.success() => continue,
-            Ok(output) => String::from_utf8_lossy(&output.stderr).trim().to_string(),
-            Err(error) => format!("cannot run `ip`: {error}"),
-        };
-        return Err(SuperviseError::Bridge {
-            tap: ifname.clone(),
-            bridge: bridge.clone(),
-            reason: failure,
-        });
+/// A tap for each bridged or direct NIC, with the number QEMU's argv
+/// expects it at. They join their bridge before the guest runs, so its
+/// first DHCP request already reaches the bridge.
+fn open_taps(definition: &Definition) -> Result<Taps, TapError> {
+    let mut taps = Taps::default();
+    for (index, nic) in definition.guest.nics.iter().enumerate() {
+        let fd = argv::tap_fd(index);
+        match &nic.backend {
+            GuestNicBackend::User => {}
+            GuestNicBackend::Tap { ifname, bridge } => taps.add_bridged(ifname, bridge, fd)?,
+            GuestNicBackend::Macvtap {
+                ifname,
+                source,
+                mode,
+            } => taps.add_macvtap(ifname, source, mode, &nic.mac, fd)?,
+        }
     }
-    Ok(())
+    Ok(taps)
 }
 
 /// The address the display really listens on, read back from QEMU.
@@ -476,6 +470,7 @@ fn chain(error: &dyn std::error::Error) -> String {
 fn hint(error: &SuperviseError) -> Option<String> {
     match error {
         SuperviseError::Launch(launch) => launch.hint().map(str::to_string),
+        SuperviseError::Tap(tap) => tap.hint(),
         _ => None,
     }
 }

@@ -1,4 +1,4 @@
-//! `--graphics` and `--video`.
+//! `--graphics`, `--video` and `--input`.
 
 use super::{SpecError, parse_all};
 
@@ -175,6 +175,85 @@ pub fn video_from_args(values: &[String]) -> Result<Option<VideoModel>, SpecErro
     Ok(video)
 }
 
+/// What an input device is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    /// An absolute pointer.
+    Tablet,
+    /// A keyboard.
+    Keyboard,
+    /// A relative pointer.
+    Mouse,
+}
+
+/// The bus an input device sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputBus {
+    /// USB.
+    Usb,
+    /// virtio.
+    Virtio,
+    /// The PS/2 controller every PC has: its keyboard and mouse are built in.
+    Ps2,
+}
+
+/// One `--input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Input {
+    /// The kind.
+    pub kind: InputKind,
+    /// The bus.
+    pub bus: InputBus,
+}
+
+/// Reads every `--input`; `None` when none was given, so the guest gets
+/// virt-install's USB tablet with its display. `--input none` alone gives
+/// no input device beyond the PC's PS/2 ones.
+pub fn inputs_from_args(values: &[String]) -> Result<Option<Vec<Input>>, SpecError> {
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut inputs = Vec::new();
+    for mut opts in parse_all("input", values)? {
+        if opts.is_none() {
+            continue;
+        }
+        let raw = opts.raw().to_string();
+        let invalid = |reason: String| SpecError::Value {
+            option: "input",
+            raw: raw.clone(),
+            reason,
+        };
+        let kind = match opts.take("type").as_deref() {
+            None | Some("tablet") => InputKind::Tablet,
+            Some("keyboard") => InputKind::Keyboard,
+            Some("mouse") => InputKind::Mouse,
+            Some(other @ ("evdev" | "passthrough")) => {
+                return Err(SpecError::Unsupported {
+                    options: vec![format!("--input {other}")],
+                });
+            }
+            Some(other) => return Err(invalid(format!("Unknown input type '{other}'"))),
+        };
+        let bus = match (opts.take("bus").as_deref(), kind) {
+            (None, InputKind::Tablet) | (Some("usb"), _) => InputBus::Usb,
+            (None, _) | (Some("ps2"), InputKind::Keyboard | InputKind::Mouse) => InputBus::Ps2,
+            (Some("virtio"), _) => InputBus::Virtio,
+            (Some("ps2"), InputKind::Tablet) => {
+                return Err(invalid(
+                    "ps2 bus does not support tablet input device".into(),
+                ));
+            }
+            (Some(other), _) => return Err(invalid(format!("Unknown input bus '{other}'"))),
+        };
+        opts.finish()?;
+        inputs.push(Input { kind, bus });
+    }
+    Ok(Some(inputs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +293,32 @@ mod tests {
             .expect_err("later")
             .to_string();
         assert_eq!(error, "--graphics tlsPort is not supported yet");
+    }
+
+    #[test]
+    fn inputs() {
+        let input = |kind, bus| Input { kind, bus };
+        let cases = [
+            ("tablet", input(InputKind::Tablet, InputBus::Usb)),
+            ("keyboard", input(InputKind::Keyboard, InputBus::Ps2)),
+            ("mouse,bus=usb", input(InputKind::Mouse, InputBus::Usb)),
+            (
+                "type=keyboard,bus=virtio",
+                input(InputKind::Keyboard, InputBus::Virtio),
+            ),
+        ];
+        for (raw, want) in cases {
+            let got = inputs_from_args(&[raw.to_string()]).expect(raw);
+            assert_eq!(got, Some(vec![want]), "{raw}");
+        }
+        assert_eq!(inputs_from_args(&[]).expect("none given"), None);
+        assert_eq!(
+            inputs_from_args(&["none".into()]).expect("none"),
+            Some(vec![])
+        );
+        for raw in ["tablet,bus=ps2", "joystick", "mouse,bus=serial"] {
+            assert!(inputs_from_args(&[raw.to_string()]).is_err(), "{raw}");
+        }
     }
 
     #[test]

@@ -21,9 +21,9 @@ pub use boot::{Boot, BootDevice, Install, KernelBoot};
 pub use chardev::{CharBackend, CharDevice, CharTarget};
 pub use checks::Checks;
 pub use disk::{Cache, Disk, DiskBus, DiskDevice, DiskIo, NewImage};
-pub use graphics::{Graphics, GraphicsKind, Listen, VideoModel};
+pub use graphics::{Graphics, GraphicsKind, Input, InputBus, InputKind, Listen, VideoModel};
 pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
-pub use network::{Nic, NicBackend};
+pub use network::{Nic, NicBackend, PortForward, Proto};
 
 use crate::cli::InstallArgs;
 use crate::osinfo::{OsDb, OsInfo};
@@ -61,6 +61,8 @@ pub struct GuestSpec {
     pub graphics: Graphics,
     /// `--video`; `None` picks a model for the OS and graphics.
     pub video: Option<VideoModel>,
+    /// `--input`; `None` gives the USB tablet virt-install adds.
+    pub inputs: Option<Vec<Input>>,
     /// `--serial` and `--console`; `None` means one console on the
     /// guest's first serial port.
     pub chardevs: Option<Vec<CharDevice>>,
@@ -259,6 +261,7 @@ impl GuestSpec {
         let networks = network::nics_from_args(&args.devices.network)?;
         let graphics = Graphics::from_args(&args.devices.graphics)?;
         let video = graphics::video_from_args(&args.devices.video)?;
+        let inputs = graphics::inputs_from_args(&args.devices.input)?;
         let chardevs = chardev::chardevs_from_args(&args.devices.serial, &args.devices.console)?;
         let balloon = balloon_from_args(&args.devices.memballoon)?;
         let rng = rng_from_args(&args.devices.rng)?;
@@ -284,6 +287,7 @@ impl GuestSpec {
             networks,
             graphics,
             video,
+            inputs,
             chardevs,
             balloon,
             rng,
@@ -329,6 +333,7 @@ const SUPPORTED_SUBOPTIONS: &[&str] = &[
     "serial",
     "console",
     "video",
+    "input",
     "memballoon",
     "rng",
     "tpm",

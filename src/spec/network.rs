@@ -10,10 +10,21 @@ pub enum NicBackend {
     Default,
     /// QEMU's user-mode networking (NAT, no root).
     User,
+    /// `--network passt`: carried by user-mode networking, which offers
+    /// the same NAT and port forwards.
+    Passt,
     /// A tap device on this host bridge.
     Bridge(String),
     /// A libvirt virtual network, by name.
     Network(String),
+    /// `type=direct`: a macvtap device on a host interface.
+    Direct {
+        /// `source=`: the host interface.
+        source: String,
+        /// `source.mode=`: vepa (libvirt's default), bridge, private or
+        /// passthrough.
+        mode: String,
+    },
 }
 
 /// One `--network`.
@@ -27,6 +38,112 @@ pub struct Nic {
     pub model: Option<String>,
     /// `boot.order=`.
     pub boot_order: Option<u32>,
+    /// `portForward=`: host ports forwarded into the guest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forwards: Vec<PortForward>,
+}
+
+/// The transport a port forward carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Proto {
+    /// The name QEMU and virt-install use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+        }
+    }
+}
+
+/// One `portForward=[ADDRESS:]HOST[-END][:GUEST][/PROTO]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PortForward {
+    /// TCP or UDP.
+    pub proto: Proto,
+    /// The host address to bind; `127.0.0.1` unless given.
+    pub address: String,
+    /// The first host port.
+    pub host: u16,
+    /// The first guest port; the range is as long as the host range.
+    pub guest: u16,
+    /// How many ports, from `host` and `guest` on.
+    pub count: u16,
+}
+
+impl PortForward {
+    /// Each host port and the guest port it reaches.
+    pub fn pairs(&self) -> impl Iterator<Item = (u16, u16)> + '_ {
+        (0..self.count).map(|i| (self.host + i, self.guest + i))
+    }
+
+    /// Reads virt-install's passt shorthand.
+    pub fn from_shorthand(value: &str) -> Result<PortForward, String> {
+        let bad = || {
+            format!(
+                "port forward '{value}' is not [ADDRESS:]HOSTPORT[-END][:GUESTPORT[-END]][/PROTO]"
+            )
+        };
+        let (rest, proto) = match value.rsplit_once('/') {
+            Some((rest, "tcp")) => (rest, Proto::Tcp),
+            Some((rest, "udp")) => (rest, Proto::Udp),
+            Some(_) => return Err(bad()),
+            None => (value, Proto::Tcp),
+        };
+        // Ports are the last one or two `:` fields; an address (IPv6 ones
+        // have colons too) is whatever comes before them.
+        let fields: Vec<&str> = rest.split(':').collect();
+        let ports = fields
+            .iter()
+            .rev()
+            .take(2)
+            .take_while(|f| port_range(f).is_some())
+            .count();
+        let (address, host, guest) = match (ports, fields.len()) {
+            (0, _) => return Err(bad()),
+            (1, _) => (&fields[..fields.len() - 1], fields[fields.len() - 1], None),
+            (_, n) => (&fields[..n - 2], fields[n - 2], Some(fields[n - 1])),
+        };
+        let address = address.join(":");
+        let address = address.trim_start_matches('[').trim_end_matches(']');
+        let host = port_range(host).ok_or_else(bad)?;
+        let guest = match guest {
+            Some(guest) => port_range(guest).ok_or_else(bad)?,
+            None => host,
+        };
+        let count = host.1 - host.0 + 1;
+        if guest.1 - guest.0 + 1 != count {
+            return Err(format!(
+                "port forward '{value}': the guest range must be as long as the host range"
+            ));
+        }
+        Ok(PortForward {
+            proto,
+            address: if address.is_empty() {
+                "127.0.0.1".to_string()
+            } else {
+                address.to_string()
+            },
+            host: host.0,
+            guest: guest.0,
+            count,
+        })
+    }
+}
+
+/// `PORT` or `FIRST-LAST`, as an inclusive range of non-zero ports.
+fn port_range(text: &str) -> Option<(u16, u16)> {
+    let (first, last) = text.split_once('-').unwrap_or((text, text));
+    let first: u16 = first.parse().ok().filter(|p| *p > 0)?;
+    let last: u16 = last.parse().ok()?;
+    (last >= first).then_some((first, last))
 }
 
 /// NIC models QEMU has and guests commonly drive.
@@ -71,6 +188,7 @@ impl Nic {
             (_, None, Some(network)) => NicBackend::Network(network),
             (Some("default") | None, None, None) => NicBackend::Default,
             (Some("user"), None, None) => NicBackend::User,
+            (Some("passt"), None, None) => NicBackend::Passt,
             // The old `--network bridge:br0` and `network:default` forms.
             (Some(kind), None, None) if kind.starts_with("bridge:") => {
                 NicBackend::Bridge(kind["bridge:".len()..].to_string())
@@ -90,11 +208,17 @@ impl Nic {
                     .ok_or_else(|| invalid("network needs a name".into()))?;
                 NicBackend::Network(source)
             }
-            (
-                Some(other @ ("passt" | "direct" | "vhostuser" | "vdpa" | "hostdev" | "ethernet")),
-                None,
-                None,
-            ) => {
+            (Some("direct"), None, None) => {
+                let source = opts
+                    .take("source")
+                    .ok_or_else(|| invalid("direct needs a source interface".into()))?;
+                let mode = opts.take("source.mode").unwrap_or_else(|| "vepa".into());
+                if !["vepa", "bridge", "private", "passthrough"].contains(&mode.as_str()) {
+                    return Err(invalid(format!("Unknown macvtap mode '{mode}'")));
+                }
+                NicBackend::Direct { source, mode }
+            }
+            (Some(other @ ("vhostuser" | "vdpa" | "hostdev" | "ethernet")), None, None) => {
                 return Err(unsupported(other.to_string()));
             }
             (Some(other), None, None) => {
@@ -120,21 +244,33 @@ impl Nic {
             }
         }
         let boot_order = opts.take_parsed::<u32>("boot.order")?;
-        if opts
-            .take_prefixed("portForward")
-            .into_iter()
-            .next()
-            .is_some()
-        {
-            return Err(unsupported("portForward".into()));
-        }
+        let forwards = port_forwards(opts, &backend).map_err(invalid)?;
         Ok(Nic {
             backend,
             mac,
             model,
             boot_order,
+            forwards,
         })
     }
+}
+
+/// `portForward=` and `portForwardN=` in the shorthand; the long
+/// `portForwardN.range…` keys are refused by name.
+fn port_forwards(opts: &mut SubOpts, backend: &NicBackend) -> Result<Vec<PortForward>, String> {
+    let mut forwards = Vec::new();
+    for (key, value) in opts.take_prefixed("portForward") {
+        if key.contains('.') {
+            return Err(format!(
+                "'{key}' is not supported yet: use portForward=[ADDRESS:]HOST[:GUEST][/PROTO]"
+            ));
+        }
+        forwards.push(PortForward::from_shorthand(&value)?);
+    }
+    if !forwards.is_empty() && !matches!(backend, NicBackend::User | NicBackend::Passt) {
+        return Err("portForward needs a user or passt network".into());
+    }
+    Ok(forwards)
 }
 
 /// `aa:bb:cc:dd:ee:ff` in lower case, or `None` when it is not a unicast
@@ -195,7 +331,69 @@ mod tests {
             nics_from_args(&["none".into()]).expect("parses"),
             Some(vec![])
         );
-        let error = nic("type=direct,source=eth0").expect_err("later");
+        let direct = nic("type=direct,source=eth0").expect("parses").backend;
+        let mode = "vepa".to_string();
+        assert_eq!(
+            direct,
+            NicBackend::Direct {
+                source: "eth0".into(),
+                mode
+            }
+        );
+        assert!(nic("type=direct,source=eth0,source.mode=odd").is_err());
+        let error = nic("type=vhostuser").expect_err("later");
         assert!(error.to_string().contains("not supported yet"), "{error}");
+    }
+
+    #[test]
+    fn port_forwards_in_passt_shorthand() {
+        let forward = |proto, address: &str, host, guest, count| PortForward {
+            proto,
+            address: address.to_string(),
+            host,
+            guest,
+            count,
+        };
+        let cases = [
+            ("8080:80", forward(Proto::Tcp, "127.0.0.1", 8080, 80, 1)),
+            ("2222", forward(Proto::Tcp, "127.0.0.1", 2222, 2222, 1)),
+            (
+                "7000-7002/udp",
+                forward(Proto::Udp, "127.0.0.1", 7000, 7000, 3),
+            ),
+            (
+                "0.0.0.0:2222:22",
+                forward(Proto::Tcp, "0.0.0.0", 2222, 22, 1),
+            ),
+            (
+                "10.0.0.1:8080",
+                forward(Proto::Tcp, "10.0.0.1", 8080, 8080, 1),
+            ),
+            (
+                "2001:db8::1:3000-3001:4000-4001",
+                forward(Proto::Tcp, "2001:db8::1", 3000, 4000, 2),
+            ),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                PortForward::from_shorthand(raw).as_ref(),
+                Ok(&want),
+                "{raw}"
+            );
+        }
+        for raw in [
+            "",
+            "x",
+            "80/sctp",
+            "90-80",
+            "8000-8002:80-81",
+            "8000-8001:80",
+        ] {
+            assert!(PortForward::from_shorthand(raw).is_err(), "{raw}");
+        }
+        let n = nic("passt,portForward=8080:80,portForward1=53/udp").expect("parses");
+        assert_eq!((n.backend, n.forwards.len()), (NicBackend::Passt, 2));
+        assert!(nic("bridge=br0,portForward=80").is_err());
+        assert!(nic("user,portForward0.range0.start=80").is_err());
     }
 }

@@ -103,6 +103,17 @@ impl World {
         command
     }
 
+    /// `qvirt-install` with this world's environment, inside the network
+    /// namespace `netns`; the supervisor and QEMU stay in it.
+    pub fn install_in(&self, netns: &str, args: &[&str]) -> Command {
+        let mut command = Command::new("ip");
+        self.environment(&mut command);
+        command
+            .args(["netns", "exec", netns, env!("CARGO_BIN_EXE_qvirt-install")])
+            .args(args);
+        command
+    }
+
     fn environment(&self, command: &mut Command) {
         command
             .env("QVIRT_ROOT", self.path())
