@@ -20,14 +20,6 @@ pub const FAILURE: u8 = 1;
 /// The command line itself could not be read.
 pub const USAGE: u8 = 2;
 
-/// An error with an optional hint, ready for `main` to print.
-pub trait Hinted: Error {
-    /// A line that helps the user act on the error, if there is one.
-    fn hint(&self) -> Option<String> {
-        None
-    }
-}
-
 /// Formats `error: …`, one `caused by: …` line per source, and the hint.
 pub fn render(error: &dyn Error, hint: Option<&str>) -> String {
     let mut out = format!("error: {error}\n");
@@ -40,12 +32,6 @@ pub fn render(error: &dyn Error, hint: Option<&str>) -> String {
         let _ = writeln!(out, "hint: {hint}");
     }
     out
-}
-
-/// The hint of the first error in the chain that has one. Errors name
-/// their hints through [`Hinted`]; for the rest there is none.
-pub fn hint_for(_error: &dyn Error) -> Option<String> {
-    None
 }
 
 /// Prints an error to stderr and returns the failure exit code.
