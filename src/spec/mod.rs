@@ -11,16 +11,20 @@
 mod boot;
 mod chardev;
 mod checks;
+mod cloudinit;
 mod disk;
 mod graphics;
+mod location;
 mod machine;
 mod network;
 
 pub use boot::{Boot, BootDevice, Install, KernelBoot};
 pub use chardev::{CharBackend, CharDevice, CharTarget};
 pub use checks::Checks;
+pub use cloudinit::{CloudInit, UserData};
 pub use disk::{Cache, Disk, DiskBus, DiskDevice, DiskIo, NewImage};
 pub use graphics::{Graphics, GraphicsKind, Listen, VideoModel};
+pub use location::{KernelFiles, KernelOptions, Location, MediaSource};
 pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
 pub use network::{Nic, NicBackend};
 
@@ -50,6 +54,12 @@ pub struct GuestSpec {
     pub virt_type: Option<VirtType>,
     /// How the OS gets onto the guest.
     pub install: Install,
+    /// The kernel command line and initrd injections of a kernel install.
+    #[serde(default)]
+    pub kernel_options: KernelOptions,
+    /// `--cloud-init`: a NoCloud seed for the first boot.
+    #[serde(default)]
+    pub cloud_init: Option<CloudInit>,
     /// `--boot`: the guest's permanent boot settings.
     pub boot: Boot,
     /// `--disk`, in order.
@@ -221,12 +231,18 @@ impl GuestSpec {
         machine::check_arch(args.virt.arch.as_deref())?;
         let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
         machine::check_machine(machine.as_deref())?;
-        let install = boot::install_from_args(args)?;
+        let others = boot::install_from_args(args)?;
+        let (install, kernel_options) = location::kernel_install(args, others)?;
+        let cloud_init = cloudinit::from_args(args.install.cloud_init.as_deref(), &mut warnings)?;
         let boot = boot::Boot::from_args(&args.install.boot)?;
         // `--print-xml` alone is an install method too: virt-install
         // treats it as an import, since nothing is to be installed.
         let xml_only = args.misc.print_xml.is_some().then_some(Install::Import);
+        // `--cloud-init` alone is an install method: the import of a cloud
+        // image, with a first boot that reads the seed.
+        let cloud_only = cloud_init.as_ref().map(|_| Install::Import);
         let install = install
+            .or(cloud_only)
             .or(xml_only)
             .or_else(|| boot.implied_install())
             .unwrap_or(Install::None);
@@ -259,6 +275,8 @@ impl GuestSpec {
             machine,
             virt_type,
             install,
+            kernel_options,
+            cloud_init,
             boot,
             disks,
             networks,
@@ -278,7 +296,7 @@ impl GuestSpec {
     /// True when the install needs a second, final configuration: the
     /// install media boot first, and the guest restarts from its disk.
     pub fn is_two_phase(&self) -> bool {
-        self.install.is_two_phase()
+        self.install.is_two_phase() || self.cloud_init.is_some()
     }
 }
 
@@ -312,6 +330,9 @@ const SUPPORTED_SUBOPTIONS: &[&str] = &[
     "rng",
     "qemu-commandline",
     "check",
+    "location",
+    "install",
+    "cloud-init",
 ];
 
 /// Refuses, all at once, the options qvirt does not have yet.
@@ -325,8 +346,6 @@ fn refuse_unsupported(args: &InstallArgs) -> Result<(), SpecError> {
         .collect();
     let (install, misc, virt) = (&args.install, &args.misc, &args.virt);
     let others = [
-        ("--extra-args", !install.extra_args.is_empty()),
-        ("--initrd-inject", !install.initrd_inject.is_empty()),
         ("--reinstall", install.reinstall.is_some()),
         ("--livecd", install.livecd),
         (
@@ -386,6 +405,12 @@ fn os_from_args(
     if let Some(raw) = args.os.osinfo.as_deref() {
         let mut opts = subopt::parse("osinfo", raw)?;
         let bare = !raw.contains('=');
+        if bare && raw.contains("://") {
+            // A libosinfo ID, as `id=` takes.
+            return Err(SpecError::Unsupported {
+                options: vec![format!("--osinfo {raw} (a libosinfo ID)")],
+            });
+        }
         if bare {
             // `--osinfo NAME` is a name; `auto` asks for detection only.
             name = Some(raw.to_string()).filter(|n| n != "auto");
@@ -441,7 +466,7 @@ fn os_required_message(install: &Install) -> String {
          This is now a fatal error. Specifying an OS name is required\n\
          for modern, performant, and secure virtual machine defaults.\n"
     );
-    if matches!(install, Install::Cdrom(_)) {
+    if matches!(install, Install::Cdrom(_) | Install::Location(_)) {
         text.push_str(
             "\nIf you expected virt-install to detect an OS name from the\n\
              install media, you can set a fallback OS name with:\n\n  \
@@ -472,8 +497,15 @@ fn os_required_message(install: &Install) -> String {
     );
     // virt-install would have looked inside the media first.
     // TODO(#5): detect the OS from the install media.
-    if matches!(install, Install::Cdrom(_)) {
-        text.push_str("\n\nDetecting the OS from the --cdrom media is not supported yet.");
+    let media = match install {
+        Install::Cdrom(_) => Some("--cdrom"),
+        Install::Location(_) => Some("--location"),
+        _ => None,
+    };
+    if let Some(option) = media {
+        text.push_str(&format!(
+            "\n\nDetecting the OS from the {option} media is not supported yet."
+        ));
     }
     text
 }
