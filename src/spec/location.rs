@@ -158,9 +158,34 @@ fn location(raw: Option<&str>) -> Result<Option<Location>, SpecError> {
 pub(super) fn kernel_install(
     args: &InstallArgs,
     others: Option<Install>,
+    warnings: &mut Vec<String>,
 ) -> Result<(Option<Install>, KernelOptions), SpecError> {
     let install = install_options(args.install.install.as_deref())?;
     let location = location(args.install.location.as_deref())?;
+    let install_method = install
+        .as_ref()
+        .is_some_and(|i| i.kernel.is_some() || i.bootdev.is_some());
+    let winner = match (&location, &others) {
+        (Some(_), _) => Some("--location"),
+        (None, Some(Install::Cdrom(_))) => Some("--cdrom"),
+        (None, Some(Install::Pxe)) => Some("--pxe"),
+        _ => None,
+    };
+    if let Some(winner) = winner {
+        // virt-install takes one method and drops the others unsaid.
+        let losers = [
+            ("--cdrom", matches!(others, Some(Install::Cdrom(_)))),
+            ("--pxe", matches!(others, Some(Install::Pxe))),
+            ("--install", install_method),
+        ];
+        for (name, given) in losers {
+            if given && name != winner {
+                warnings.push(format!(
+                    "{name} is not used: {winner} is the install method"
+                ));
+            }
+        }
+    }
 
     let method = match (location, others, &install) {
         (Some(location), _, _) => Some(Install::Location(location)),
@@ -216,6 +241,12 @@ pub(super) fn kernel_install(
         .map(|i| (i.kernel_args, i.overwrite))
         .unwrap_or_default();
     let joined = (!extra_args.is_empty()).then(|| extra_args.join(" "));
+    if joined.is_some() && kernel_args.is_some() {
+        warnings.push(
+            "--extra-args is not used: --install kernel_args= replaces it, as in virt-install"
+                .into(),
+        );
+    }
     let options = KernelOptions {
         cmdline: kernel_args.or(joined),
         overwrite,
@@ -233,7 +264,7 @@ mod tests {
         let argv = std::iter::once("qvirt-install").chain(line.iter().copied());
         let args = InstallArgs::try_parse_from(argv).expect("clap parses");
         let others = super::super::boot::install_from_args(&args)?;
-        kernel_install(&args, others)
+        kernel_install(&args, others, &mut Vec::new())
     }
 
     fn error(line: &[&str]) -> String {
@@ -271,6 +302,26 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(error(line), want, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_method_not_used_is_named() {
+        let argv = [
+            "qvirt-install",
+            "--location",
+            "/t",
+            "--cdrom",
+            "x.iso",
+            "--pxe",
+        ];
+        let args = InstallArgs::try_parse_from(argv).expect("clap parses");
+        let others = super::super::boot::install_from_args(&args).expect("parses");
+        let mut warnings = Vec::new();
+        kernel_install(&args, others, &mut warnings).expect("parses");
+        assert_eq!(
+            warnings,
+            ["--cdrom is not used: --location is the install method"]
+        );
     }
 
     #[test]

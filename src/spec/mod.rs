@@ -232,7 +232,7 @@ impl GuestSpec {
         let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
         machine::check_machine(machine.as_deref())?;
         let others = boot::install_from_args(args)?;
-        let (install, kernel_options) = location::kernel_install(args, others)?;
+        let (install, kernel_options) = location::kernel_install(args, others, &mut warnings)?;
         let cloud_init = cloudinit::from_args(args.install.cloud_init.as_deref(), &mut warnings)?;
         let boot = boot::Boot::from_args(&args.install.boot)?;
         // `--print-xml` alone is an install method too: virt-install
