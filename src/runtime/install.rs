@@ -286,6 +286,9 @@ impl Follow<'_> {
             AutoConsole::None => Mode::Detach,
             AutoConsole::Text => Mode::Text,
             AutoConsole::Default if graphics == GraphicsKind::None => Mode::Text,
+            // virt-install's default for a cloud image: its first boot
+            // speaks on the serial console.
+            AutoConsole::Default if self.spec.cloud_init.is_some() => Mode::Text,
             AutoConsole::Default | AutoConsole::Graphical => {
                 // TODO(#6): start remote-viewer or virt-viewer when one is
                 // installed and a display is there.

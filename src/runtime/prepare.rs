@@ -62,6 +62,22 @@ pub fn prepare(guest: &Guest, debug: bool) -> Result<Option<String>, PrepareErro
     }
 }
 
+/// Removes the fetched kernel and initrd once the install phase is over:
+/// nothing boots them again, and an installer's initrd is large. The seed
+/// stays for the guest's life, as other launchers keep theirs.
+pub fn forget_install_kernel(guest: &Guest) {
+    let Some(boot) = &guest.install_kernel else {
+        return;
+    };
+    state::remove_file(&boot.kernel);
+    if let Some(initrd) = &boot.initrd {
+        state::remove_file(initrd);
+    }
+    if let Some(folder) = boot.kernel.parent() {
+        let _ = std::fs::remove_dir(folder);
+    }
+}
+
 /// Appends `files`, by their names, as one more cpio archive.
 fn inject(initrd: &Path, files: &[PathBuf]) -> Result<(), PrepareError> {
     let mut contents = Vec::new();
