@@ -23,6 +23,14 @@ pub enum IsoError {
         #[source]
         source: std::io::Error,
     },
+    /// A file of several extents, which install kernels never are.
+    #[error("`{name}` in `{}` is 4 GiB or more, in several extents, which qvirt does not read", .path.display())]
+    MultiExtent {
+        /// The image.
+        path: PathBuf,
+        /// The file.
+        name: String,
+    },
     /// The image is not ISO 9660.
     #[error("`{}` is not an ISO 9660 image: {reason}", .path.display())]
     NotIso {
@@ -42,6 +50,8 @@ pub struct Entry {
     pub size: u32,
     /// A folder.
     pub is_dir: bool,
+    /// The first part of a file of several extents (4 GiB or more).
+    multi_extent: bool,
     name: String,
 }
 
@@ -82,6 +92,7 @@ impl Iso {
                 extent: 0,
                 size: 0,
                 is_dir: true,
+                multi_extent: false,
                 name: String::new(),
             },
             names: Names::Plain,
@@ -190,13 +201,12 @@ impl Iso {
                 return Ok(None);
             }
             let entries = self.list(&current)?;
-            let exact = entries.iter().find(|e| e.name == part);
-            let found = match (exact, self.names) {
-                (Some(entry), _) => Some(entry),
-                // Plain names are upper case; Joliet keeps case but the
-                // user may not.
-                (None, _) => entries.iter().find(|e| e.name.eq_ignore_ascii_case(part)),
-            };
+            // Plain names are upper case; Joliet keeps case, but the user
+            // may not have.
+            let found = entries
+                .iter()
+                .find(|e| e.name == part)
+                .or_else(|| entries.iter().find(|e| e.name.eq_ignore_ascii_case(part)));
             match found {
                 Some(entry) => current = entry.clone(),
                 None => return Ok(None),
@@ -208,6 +218,12 @@ impl Iso {
     /// Copies a file's bytes to `out`.
     pub fn copy(&mut self, entry: &Entry, out: &mut dyn Write) -> Result<(), IsoError> {
         let path = self.path.clone();
+        if entry.multi_extent {
+            return Err(IsoError::MultiExtent {
+                path,
+                name: entry.name.clone(),
+            });
+        }
         let io = |source| IsoError::Io {
             path: path.clone(),
             source,
@@ -240,6 +256,7 @@ fn parse_record(record: &[u8]) -> Option<Entry> {
         extent: le(2),
         size: le(10),
         is_dir: record[25] & 0x02 != 0,
+        multi_extent: record[25] & 0x80 != 0,
         name: String::new(),
     })
 }
