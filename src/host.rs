@@ -49,6 +49,8 @@ pub struct HostFacts {
     pub default_route_bridge: Option<String>,
     /// Whether libvirt's default network bridge `virbr0` exists.
     pub has_virbr0: bool,
+    /// The TPM emulator (Debian package `swtpm`), if installed.
+    pub swtpm: Option<PathBuf>,
 }
 
 impl HostFacts {
@@ -73,6 +75,7 @@ impl HostFacts {
             firmware,
             default_route_bridge,
             has_virbr0,
+            swtpm: which::which("swtpm").ok(),
         }
     }
 }

@@ -9,11 +9,12 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{InstallArgs, abbrev, compat};
 use crate::host::HostFacts;
+use crate::osinfo::OsDb;
 use crate::paths::{Roots, RootsEnv};
 use crate::plan::{self, Plan, PlanContext};
 use crate::runtime::probe::HostProbe;
 use crate::spec::{GuestSpec, PrintStep, SpecEnv};
-use crate::{exit, osinfo, subopt};
+use crate::{exit, subopt};
 
 /// Why qvirt-install stopped, with the exit code each case has.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +75,9 @@ pub fn run(argv: Vec<String>) -> Result<Outcome, InstallError> {
     if print_introspection(&args) {
         return Ok(Outcome::Printed);
     }
+    if let Some(media) = args.install.test_media_detection.as_deref() {
+        return detect_media(media);
+    }
     if let Some(word) = args.positional.first() {
         return Err(InstallError::Usage(format!(
             "unrecognized arguments: {word}"
@@ -81,7 +85,9 @@ pub fn run(argv: Vec<String>) -> Result<Outcome, InstallError> {
     }
     let mut warnings = compat::apply(&mut args)?;
 
-    let resolved = GuestSpec::from_args(&args, &SpecEnv::from_process())?;
+    let db = OsDb::load();
+    warnings.extend(db.warnings().iter().cloned());
+    let resolved = GuestSpec::from_args(&args, &SpecEnv::from_process(), &db)?;
     warnings.extend(resolved.warnings);
     let spec = resolved.spec;
     let quiet = spec.run.quiet;
@@ -130,6 +136,28 @@ pub fn run(argv: Vec<String>) -> Result<Outcome, InstallError> {
     }
 }
 
+/// virt-install's hidden `--test-media-detection MEDIA`: print the OS the
+/// install media is detected as, or nothing when none matches.
+fn detect_media(media: &str) -> Result<Outcome, InstallError> {
+    if std::path::Path::new(media).is_dir() || media.contains("://") {
+        // TODO(#7): detect the OS of install trees and URLs.
+        return Err(InstallError::Spec(crate::spec::SpecError::Unsupported {
+            options: vec![format!("--test-media-detection {media} (an install tree)")],
+        }));
+    }
+    let db = OsDb::load();
+    match db.detect_media(std::path::Path::new(media)) {
+        Ok(Some(os)) => println!("{}", os.id),
+        Ok(None) => {}
+        Err(error) => {
+            return Err(InstallError::Spec(crate::spec::SpecError::Invalid(
+                format!("Validating install media '{media}' failed: {error}"),
+            )));
+        }
+    }
+    Ok(Outcome::Printed)
+}
+
 enum Parsed {
     Args(Box<InstallArgs>),
     Help(String),
@@ -175,8 +203,8 @@ fn print_introspection(args: &InstallArgs) -> bool {
         }
     }
     if args.os.osinfo.as_deref() == Some("list") {
-        for os in osinfo::OsInfo::list() {
-            out.push_str(&os);
+        for entry in OsDb::load().list() {
+            out.push_str(&entry.line());
             out.push('\n');
         }
         out.push_str("\nUse `osinfo-query os` for more details.\n");

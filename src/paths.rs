@@ -186,6 +186,16 @@ impl GuestDirs {
         self.state.join("supervisor.log")
     }
 
+    /// The TPM emulator's control socket.
+    pub fn tpm_socket(&self) -> PathBuf {
+        self.runtime.join("swtpm.sock")
+    }
+
+    /// The emulated TPM's persistent state.
+    pub fn tpm_state(&self) -> PathBuf {
+        self.state.join("tpm")
+    }
+
     /// The serial console socket.
     pub fn console_socket(&self) -> PathBuf {
         self.runtime.join("console.sock")

@@ -24,7 +24,7 @@ struct Case {
 
 /// A guest that plans everywhere: an existing disk, no install phase.
 const GUEST: &str =
-    "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 --network user";
+    "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 --network user";
 
 const CASES: &[Case] = &[
     Case {
@@ -90,7 +90,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "an unknown sub-option names the option and the key",
-        line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2,foo=1",
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2,foo=1",
         env: &[],
         code: 1,
         stdout: &[],
@@ -98,7 +98,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "an option qvirt lacks is refused by name",
-        line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 \
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 \
                --watchdog i6300esb",
         env: &[],
         code: 1,
@@ -107,7 +107,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "--dry-run checks the install media",
-        line: "--name a --memory 512 --osinfo debian12 --disk none --cdrom missing.iso --dry-run",
+        line: "--name a --memory 512 --osinfo debian11 --disk none --cdrom missing.iso --dry-run",
         env: &[],
         code: 1,
         stdout: &[],
@@ -115,7 +115,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "--dry-run of a good line says so",
-        line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 --network user \
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 --network user \
                --dry-run",
         env: &[],
         code: 0,
@@ -140,7 +140,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "--virt-type kvm without KVM is an error, not a fallback",
-        line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 \
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 \
                --virt-type kvm",
         env: &[("QVIRT_KVM", "none")],
         code: 1,
@@ -149,7 +149,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "a sparse image that could outgrow the free space is refused",
-        line: "--name a --memory 512 --osinfo debian12 --pxe --network user --disk size=2",
+        line: "--name a --memory 512 --osinfo debian11 --pxe --network user --disk size=2",
         env: &[("QVIRT_FREE_SPACE", "1073741824")],
         code: 1,
         stdout: &[],
@@ -161,7 +161,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "unless the check is off",
-        line: "--name a --memory 512 --osinfo debian12 --pxe --network user --disk size=2 \
+        line: "--name a --memory 512 --osinfo debian11 --pxe --network user --disk size=2 \
                --check disk_size=off",
         env: &[("QVIRT_FREE_SPACE", "1073741824")],
         code: 0,
@@ -170,7 +170,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "room for an allocated image is never optional",
-        line: "--name a --memory 512 --osinfo debian12 --pxe --network user \
+        line: "--name a --memory 512 --osinfo debian11 --pxe --network user \
                --disk size=2,sparse=no --check all=off",
         env: &[("QVIRT_FREE_SPACE", "1073741824")],
         code: 1,
@@ -179,7 +179,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "--os-type is accepted with virt-install's warning",
-        line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 \
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 \
                --os-type linux",
         env: &[],
         code: 0,
@@ -188,7 +188,7 @@ const CASES: &[Case] = &[
     },
     Case {
         what: "--quiet keeps warnings off stderr",
-        line: "--name a --memory 512 --osinfo debian12 --import --disk noble.qcow2 --quiet",
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 --quiet",
         env: &[("QVIRT_KVM", "none")],
         code: 0,
         stdout: &[" -accel tcg "],
@@ -265,7 +265,7 @@ fn output_and_exit_codes() {
 fn print_qemu_creates_nothing() {
     let sandbox = Sandbox::new();
     sandbox.make_fixtures();
-    let line = "--name a --memory 512 --osinfo debian12 --cdrom debian.iso \
+    let line = "--name a --memory 512 --osinfo debian11 --cdrom debian.iso \
                 --disk size=1 --disk path=beside.qcow2,size=1";
     let mut args = shell_words::split(line).expect("a shell line");
     args.push("--print-qemu".into());
@@ -299,7 +299,7 @@ fn dry_run_creates_nothing() {
         "--memory",
         "512",
         "--osinfo",
-        "debian12",
+        "debian11",
         "--cdrom",
         "debian.iso",
         "--disk",
@@ -341,7 +341,7 @@ fn names_in_use_are_refused() {
             "--memory",
             "512",
             "--osinfo",
-            "debian12",
+            "debian11",
             "--import",
             "--disk",
             "noble.qcow2",
@@ -361,12 +361,12 @@ fn names_in_use_are_refused() {
 fn default_names_skip_taken_ones() {
     let sandbox = Sandbox::new();
     sandbox.make_fixtures();
-    sandbox.define_guest("debian12");
+    sandbox.define_guest("debian11");
     let run = sandbox.run_str(&[
         "--memory",
         "512",
         "--osinfo",
-        "debian12",
+        "debian11",
         "--import",
         "--disk",
         "noble.qcow2",
@@ -374,9 +374,9 @@ fn default_names_skip_taken_ones() {
     ]);
     assert_eq!(run.code, Some(0), "{}", run.both());
     assert!(
-        run.stderr.contains("Using default --name debian12-2"),
+        run.stderr.contains("Using default --name debian11-2"),
         "{}",
         run.stderr
     );
-    assert!(run.stdout.contains("guest=debian12-2,"), "{}", run.stdout);
+    assert!(run.stdout.contains("guest=debian11-2,"), "{}", run.stdout);
 }

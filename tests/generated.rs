@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use clap_complete::Shell;
+use clap_complete::env::{self, EnvCompleter};
 
 use qvirt::cli::InstallArgs;
 use qvirt::cli::qvirt::QvirtArgs;
@@ -78,22 +79,32 @@ fn generated() -> Vec<(String, Vec<u8>)> {
         ("man/qvirt.1".into(), man(QvirtArgs::command())),
     ];
     files.extend(subcommand_pages(QvirtArgs::command()));
-    for (name, command) in [
-        ("qvirt-install", InstallArgs::command()),
-        ("qvirt", QvirtArgs::command()),
-    ] {
-        files.push((
-            format!("completions/{name}.bash"),
-            completion(Shell::Bash, command.clone()),
-        ));
-        files.push((
-            format!("completions/_{name}"),
-            completion(Shell::Zsh, command.clone()),
-        ));
-        files.push((
-            format!("completions/{name}.fish"),
-            completion(Shell::Fish, command),
-        ));
+    let install = InstallArgs::command();
+    files.push((
+        "completions/qvirt-install.bash".into(),
+        completion(Shell::Bash, install.clone()),
+    ));
+    files.push((
+        "completions/_qvirt-install".into(),
+        completion(Shell::Zsh, install.clone()),
+    ));
+    files.push((
+        "completions/qvirt-install.fish".into(),
+        completion(Shell::Fish, install),
+    ));
+    // qvirt's completions call back into qvirt (`COMPLETE=<shell>`), so
+    // they can offer the names of the guests defined at that moment.
+    let shells: [(&str, &dyn EnvCompleter); 3] = [
+        ("completions/qvirt.bash", &env::Bash),
+        ("completions/_qvirt", &env::Zsh),
+        ("completions/qvirt.fish", &env::Fish),
+    ];
+    for (path, shell) in shells {
+        let mut out = Vec::new();
+        shell
+            .write_registration("COMPLETE", "qvirt", "qvirt", "qvirt", &mut out)
+            .expect("a registration script");
+        files.push((path.into(), out));
     }
     files
 }

@@ -382,3 +382,140 @@ fn qemu_killed_during_the_install_removes_what_the_run_made() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(!alive(qemu));
 }
+
+#[test]
+fn a_transient_guest_leaves_no_definition() {
+    let world = World::new();
+    let boot = kernel_boot("");
+    let args = line(&[
+        "--name",
+        "once",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--transient",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (stdout, _) = expect_code(&output, 0);
+    assert!(
+        stdout.contains("QVIRT-GUEST DONE"),
+        "the guest ran: {stdout}"
+    );
+    world.wait_until("the supervisor to forget it", || {
+        !world.state_dir("once").exists()
+    });
+}
+
+/// Nested and software hypervisors can make `-cpu host` abort on the
+/// ARCH_CAPABILITIES MSR; qvirt then retries once without that MSR, says so,
+/// and keeps the fix. A stand-in for qemu-system-x86_64 aborts as such a
+/// host does and otherwise runs the real QEMU.
+#[test]
+fn the_msr_abort_of_cpu_host_is_retried() {
+    let usable = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok();
+    if !usable {
+        eprintln!("skipped: /dev/kvm cannot be opened here");
+        return;
+    }
+    let world = World::new();
+    let qemu = world.path().join("qemu-aborting-on-msr");
+    std::fs::write(
+        &qemu,
+        "#!/bin/sh\n\
+         case \" $* \" in *' -cpu host '*)\n\
+           echo 'qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69' >&2; exit 1 ;;\n\
+         esac\n\
+         exec qemu-system-x86_64 \"$@\"\n",
+    )
+    .expect("stand-in");
+    let mut permissions = std::fs::metadata(&qemu).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&qemu, permissions).expect("chmod");
+
+    let boot = kernel_boot("");
+    let args = [
+        "--name",
+        "kvm",
+        "--memory",
+        "256",
+        "--graphics",
+        "none",
+        "--osinfo",
+        "linux2022",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+    ];
+    let output = world
+        .install(&args)
+        .env("QVIRT_QEMU", &qemu)
+        .output()
+        .expect("run");
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("failed to set MSR 0x10a"), "{stderr}");
+    assert!(
+        stderr.contains("-cpu host,arch-capabilities=off"),
+        "{stderr}"
+    );
+    let definition =
+        std::fs::read_to_string(world.state_dir("kvm").join("guest.json")).expect("definition");
+    assert!(
+        definition.contains("host,arch-capabilities=off"),
+        "the fix is kept"
+    );
+    let output = world.qvirt(&["destroy", "kvm"]).output().expect("destroy");
+    expect_code(&output, 0);
+}
+
+#[test]
+fn a_disk_another_guest_uses_is_refused() {
+    let world = World::new();
+    let disk = world.path().join("shared.qcow2");
+    std::fs::copy(guest().join("disk.qcow2"), &disk).expect("image");
+    let path = format!("path={}", disk.display());
+    // --noreboot with --import defines the guest without starting it.
+    let first = line(&[
+        "--name",
+        "first",
+        "--import",
+        "--disk",
+        &path,
+        "--osinfo",
+        "linux2022",
+        "--noreboot",
+    ]);
+    let output = world.install(&first).output().expect("run");
+    expect_code(&output, 0);
+    assert!(
+        world.state_dir("first").join("guest.json").exists(),
+        "defined"
+    );
+    assert_eq!(world.qemu_pid("first"), None, "and not started");
+
+    let second = line(&[
+        "--name",
+        "second",
+        "--import",
+        "--disk",
+        &path,
+        "--osinfo",
+        "linux2022",
+    ]);
+    let output = world.install(&second).output().expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("is already in use by other guests ['first']"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--check path_in_use=off"), "{stderr}");
+    assert!(!world.state_dir("second").exists());
+}

@@ -74,6 +74,29 @@ fn the_whole_life_of_a_guest() {
     let pid = row["pid"].as_i64().expect("a pid") as i32;
     assert!(alive(pid));
 
+    // Pause and go on; a raw QMP command; the command line; no display.
+    qvirt(&world, &["suspend", "life"]);
+    assert_eq!(state_of(&world, "life"), "paused");
+    qvirt(&world, &["resume", "life"]);
+    assert_eq!(state_of(&world, "life"), "running");
+    let (reply, _) = qvirt(&world, &["qmp", "life", "query-status"]);
+    let reply: serde_json::Value = serde_json::from_str(&reply).expect("JSON reply");
+    assert_eq!(reply["status"], "running");
+    let (args, _) = qvirt(&world, &["dumpargs", "life"]);
+    assert!(
+        args.starts_with('/') && args.contains("-name 'guest=life"),
+        "{args}"
+    );
+    let output = world
+        .qvirt(&["domdisplay", "life"])
+        .output()
+        .expect("domdisplay");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains("No graphical display found for domain 'life'"),
+        "{stderr}"
+    );
+
     // The console replays what the guest printed.
     let (console, _) = qvirt(&world, &["console", "life"]);
     assert!(console.contains("QVIRT-GUEST DONE"), "{console}");
@@ -186,4 +209,29 @@ fn refusals_are_clear_and_change_nothing() {
     );
     assert_eq!(state_of(&world, "busy"), "running");
     qvirt(&world, &["destroy", "busy"]);
+}
+
+#[test]
+fn completions_offer_the_defined_guests() {
+    let world = World::new();
+    for name in ["alpha", "beta"] {
+        let state = world.state_dir(name);
+        std::fs::create_dir_all(&state).expect("state folder");
+        std::fs::write(state.join("guest.json"), "{}").expect("a definition");
+    }
+    let output = world
+        .qvirt(&["--", "qvirt", "start", ""])
+        .env("COMPLETE", "fish")
+        .output()
+        .expect("completion");
+    let (stdout, _) = expect_code(&output, 0);
+    let offered: Vec<&str> = stdout
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or(""))
+        .collect();
+    let guests: Vec<&str> = offered
+        .into_iter()
+        .filter(|o| !o.starts_with('-'))
+        .collect();
+    assert_eq!(guests, ["alpha", "beta"], "{stdout}");
 }

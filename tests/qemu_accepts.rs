@@ -187,7 +187,8 @@ fn check(golden: &Golden, n: usize, host: Host) -> Outcome {
     run(&sandbox, &env, &args, host)
 }
 
-/// The command as it runs under TCG.
+/// The command as it runs under TCG: qvirt gives Windows guests Hyper-V
+/// enlightenments only under KVM, so they go with it.
 fn tcg(args: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(args.len());
     let mut previous = "";
@@ -195,7 +196,11 @@ fn tcg(args: &[String]) -> Vec<String> {
         let changed = match (previous, arg.as_str()) {
             ("-accel", "kvm") => "tcg".to_string(),
             ("-cpu", cpu) if cpu == "host" || cpu.starts_with("host,") => {
-                format!("max{}", &cpu["host".len()..])
+                let features = cpu.split(',').skip(1).filter(|f| !f.starts_with("hv-"));
+                std::iter::once("max")
+                    .chain(features)
+                    .collect::<Vec<_>>()
+                    .join(",")
             }
             _ => arg.clone(),
         };
@@ -323,12 +328,50 @@ fn blockdev_files(args: &[String]) -> Result<(), String> {
 }
 
 /// Listeners kept open while QEMU runs, for chardevs that connect.
-type Peers = (Vec<UnixListener>, Vec<TcpListener>);
+type Peers = (Vec<UnixListener>, Vec<TcpListener>, Vec<Swtpm>);
+
+/// A real TPM emulator for a guest's TPM chardev, stopped when dropped.
+struct Swtpm {
+    child: std::process::Child,
+    _state: tempfile::TempDir,
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts swtpm on the socket QEMU's TPM chardev connects to.
+fn swtpm(path: &str) -> Result<Swtpm, String> {
+    let state = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let child = Command::new("swtpm")
+        .args(["socket", "--tpm2", "--ctrl"])
+        .arg(format!("type=unixio,path={path}"))
+        .arg("--tpmstate")
+        .arg(format!("dir={}", state.path().display()))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("swtpm (Debian package swtpm): {e}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !Path::new(path).exists() {
+        if std::time::Instant::now() > deadline {
+            return Err("swtpm did not create its socket".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(Swtpm {
+        child,
+        _state: state,
+    })
+}
 
 /// Gives every listening port a free one on the loopback, and opens the
 /// peers that connecting chardevs need.
 fn free_ports(args: &[String]) -> Result<(Vec<String>, Peers), String> {
-    let mut peers: Peers = (Vec::new(), Vec::new());
+    let mut peers: Peers = (Vec::new(), Vec::new(), Vec::new());
     let mut out = Vec::with_capacity(args.len());
     let mut previous = "";
     for arg in args {
@@ -365,6 +408,11 @@ fn free_ports(args: &[String]) -> Result<(Vec<String>, Peers), String> {
 /// A `-chardev socket,…`: TCP on a free loopback port, and a listening
 /// peer for one that connects (`server=off`).
 fn chardev_socket(arg: &str, peers: &mut Peers) -> Result<String, String> {
+    if option(arg, "id").as_deref() == Some("chrtpm") {
+        let path = option(arg, "path").ok_or("a TPM socket without a path")?;
+        peers.2.push(swtpm(&path)?);
+        return Ok(arg.to_string());
+    }
     let connects = arg.contains(",server=off");
     let mut port = None;
     let changed = rewrite_options(arg, |key, value| match key {

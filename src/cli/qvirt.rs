@@ -2,6 +2,9 @@
 //! folders qvirt-install keeps, with no daemon.
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
+
+use crate::paths::{Connection, Roots, RootsEnv};
 
 /// `qvirt`: manage the guests that qvirt-install made.
 #[derive(Debug, Clone, Parser)]
@@ -30,8 +33,28 @@ pub struct QvirtArgs {
 #[derive(Debug, Clone, Args)]
 pub struct GuestName {
     /// The guest's name
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = ArgValueCandidates::new(defined_guests))]
     pub name: String,
+}
+
+/// The names of the guests defined under the default connection, for the
+/// shell completions (which call back into `qvirt` to get them).
+fn defined_guests() -> Vec<CompletionCandidate> {
+    let default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
+    let root = rustix::process::geteuid().is_root();
+    let Some(connection) = Connection::default_for(default.as_deref(), root) else {
+        return Vec::new();
+    };
+    let roots = Roots::resolve(connection, &RootsEnv::from_process());
+    let mut names: Vec<String> = std::fs::read_dir(&roots.state)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| entry.path().join("guest.json").exists())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names.into_iter().map(CompletionCandidate::new).collect()
 }
 
 /// `qvirt`'s commands, named as in virsh.

@@ -149,6 +149,7 @@ pub fn args(guest: &Guest, phase: Phase) -> Vec<String> {
         b.pcie_device("virtio-balloon-pci,id=balloon0".into());
     }
     rng(&mut b, guest);
+    tpm(&mut b, guest);
     if b.q35 {
         insert_root_ports(&mut b, root_ports_at);
     }
@@ -645,6 +646,17 @@ fn rng(b: &mut Builder, guest: &Guest) {
     };
     b.push("-object", object);
     b.pcie_device("virtio-rng-pci,rng=objrng0,id=rng0".into());
+}
+
+/// An emulated TPM: QEMU talks to the guest's swtpm over its socket.
+fn tpm(b: &mut Builder, guest: &Guest) {
+    if !guest.tpm {
+        return;
+    }
+    let socket = qemu_escape(&guest.dirs().tpm_socket());
+    b.push("-chardev", format!("socket,id=chrtpm,path={socket}"));
+    b.push("-tpmdev", "emulator,id=tpm0,chardev=chrtpm");
+    b.push("-device", "tpm-crb,tpmdev=tpm0,id=tpm0-crb");
 }
 
 /// The install phase of a kernel install boots its fetched kernel; every

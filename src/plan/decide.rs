@@ -35,7 +35,10 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
     let accel = accel(spec.virt_type, &ctx.host.kvm, &mut warnings)?;
     let machine = machine(spec.machine.as_deref(), &spec.os)?;
     let q35 = is_q35(&machine);
-    let cpu = cpu(&spec.cpu, accel, &mut warnings)?;
+    let mut cpu = cpu(&spec.cpu, accel, &mut warnings)?;
+    if spec.os.family == crate::osinfo::Family::Windows && accel == Accel::Kvm {
+        cpu.push_str(HYPERV);
+    }
 
     let kernel = super::kernel::install_kernel(spec, &dirs.state, ctx, &mut warnings)?;
     let (mut disks, images) = disks(spec, &name, q35, kernel.cdrom.as_deref(), ctx)?;
@@ -58,11 +61,17 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
     let rng = match &spec.rng {
         Some(Rng::None) => None,
         Some(rng) => Some(rng.clone()),
-        None if spec.os.virtio => Some(Rng::Random("/dev/urandom".into())),
+        None if spec.os.virtio_rng => Some(Rng::Random("/dev/urandom".into())),
         None => None,
     };
     let install_boot = install_boot(&spec.install, &disks, seed.is_some());
-    let uefi = uefi(spec, &dirs.state, ctx)?;
+    let uefi = uefi(spec, &dirs.state, ctx, &mut warnings)?;
+    let tpm = spec.tpm.unwrap_or(spec.os.tpm2 && uefi.is_some());
+    if tpm && ctx.host.swtpm.is_none() {
+        return Err(PlanError::Invalid(
+            "an emulated TPM needs swtpm: install the Debian package `swtpm`".into(),
+        ));
+    }
 
     let guest = Guest {
         uuid: uuid(ctx),
@@ -82,11 +91,13 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         video,
         chardevs,
         usb3: spec.os.usb3,
-        balloon: spec.balloon,
+        // The balloon where the OS has its driver (virt-install's rule).
+        balloon: spec.balloon && spec.os.virtio_balloon,
         rng,
         boot: absolute_boot(&spec.boot),
         install_boot,
         uefi,
+        tpm,
         qemu_args: spec.qemu_args.clone(),
         qemu_env: spec.qemu_env.clone(),
         install_kernel: kernel.boot,
@@ -158,9 +169,8 @@ fn accel(
 /// else i440fx (`pc`), which is also what it gives the generic OS.
 fn machine(requested: Option<&str>, os: &crate::osinfo::OsInfo) -> Result<String, PlanError> {
     match requested {
-        // TODO(#5): ask the OS database whether the OS supports q35.
-        None if os.is_generic() => Ok("pc".into()),
-        None => Ok("q35".into()),
+        None if os.q35 => Ok("q35".into()),
+        None => Ok("pc".into()),
         Some(m) if m == "q35" || m.starts_with("pc-q35-") => Ok(m.to_string()),
         Some(m) if m == "pc" || m.starts_with("pc-i440fx-") => Ok(m.to_string()),
         Some("microvm") | Some("isapc") => Err(PlanError::Unsupported(format!(
@@ -178,6 +188,12 @@ fn machine(requested: Option<&str>, os: &crate::osinfo::OsInfo) -> Result<String
 pub(super) fn is_q35(machine: &str) -> bool {
     machine == "q35" || machine.starts_with("pc-q35-")
 }
+
+/// The Hyper-V enlightenments virt-install gives Windows guests under KVM
+/// (QEMU offers them only with KVM).
+const HYPERV: &str = ",hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,\
+                      hv-runtime=on,hv-synic=on,hv-stimer=on,hv-frequencies=on,\
+                      hv-tlbflush=on,hv-ipi=on";
 
 fn cpu(
     cpu: &crate::spec::Cpu,
@@ -270,7 +286,7 @@ fn disks(
             device: disk.device,
             bus: disk
                 .bus
-                .unwrap_or_else(|| default_bus(disk.device, spec.os.virtio, q35)),
+                .unwrap_or_else(|| default_bus(disk.device, spec.os.virtio_disk, q35)),
             unit: 0,
             cache: disk.cache,
             io: disk.io,
@@ -547,9 +563,13 @@ fn nics(
             let model = match nic.model.as_deref() {
                 Some("virtio") => "virtio-net-pci".to_string(),
                 Some(model) => model.to_string(),
-                None if spec.os.virtio => "virtio-net-pci".into(),
+                None if spec.os.virtio_net => "virtio-net-pci".into(),
                 None if q35 => "e1000e".into(),
-                None => "e1000".into(),
+                // The first emulated NIC the OS lists, as virt-install picks.
+                None => match spec.os.nic_fallback.as_deref() {
+                    Some(model @ ("e1000" | "rtl8139" | "ne2k_pci" | "pcnet")) => model.into(),
+                    _ => "e1000".into(),
+                },
             };
             Ok(GuestNic {
                 backend,
@@ -659,7 +679,7 @@ fn video(spec: &GuestSpec, graphics: &crate::spec::Graphics) -> Option<VideoMode
         (Some(VideoModel::None), _) => None,
         (Some(model), _) => Some(model),
         (None, GraphicsKind::None) => None,
-        (None, _) if spec.os.virtio => Some(VideoModel::Virtio),
+        (None, _) if spec.os.virtio_gpu => Some(VideoModel::Virtio),
         (None, GraphicsKind::Spice) => Some(VideoModel::Qxl),
         (None, GraphicsKind::Vnc) => Some(VideoModel::Vga),
     }
@@ -694,8 +714,26 @@ fn install_boot(install: &Install, disks: &[GuestDisk], seed: bool) -> Option<Ve
     })
 }
 
-fn uefi(spec: &GuestSpec, state: &Path, ctx: &PlanContext) -> Result<Option<Uefi>, PlanError> {
-    if !spec.boot.uefi {
+/// UEFI when `--boot` asks for it, or when the OS needs it (Windows 11);
+/// in the second case missing firmware is a warning, as in virt-install,
+/// and the guest gets BIOS.
+fn uefi(
+    spec: &GuestSpec,
+    state: &Path,
+    ctx: &PlanContext,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Uefi>, PlanError> {
+    let required_by_os = spec.os.uefi == crate::osinfo::Uefi::Required;
+    if !spec.boot.uefi && !required_by_os {
+        return Ok(None);
+    }
+    if !spec.boot.uefi && ctx.host.firmware.is_none() && spec.boot.loader.is_none() {
+        warnings.push(
+            "Couldn't configure UEFI: no UEFI firmware was found (install the Debian \
+             package `ovmf`)"
+                .into(),
+        );
+        warnings.push("Your VM may not boot successfully.".into());
         return Ok(None);
     }
     let mut firmware = match (&ctx.host.firmware, &spec.boot.loader) {
@@ -781,6 +819,7 @@ mod tests {
             firmware: None,
             default_route_bridge: None,
             has_virbr0: false,
+            swtpm: None,
         };
         let roots = crate::paths::Roots {
             runtime: "/r".into(),
@@ -855,7 +894,8 @@ mod tests {
     #[test]
     fn generic_guests_get_i440fx() {
         let generic = crate::osinfo::OsInfo::generic();
-        let linux = crate::osinfo::OsInfo::lookup("debian12").expect("known");
+        let builtin = crate::osinfo::OsDb::load_from(&[], None);
+        let linux = builtin.resolve("linux2022").expect("known").os;
         assert_eq!(machine(None, &generic).expect("pc"), "pc");
         assert_eq!(machine(None, &linux).expect("q35"), "q35");
         assert_eq!(machine(Some("q35"), &generic).expect("asked"), "q35");

@@ -214,6 +214,9 @@ pub struct Guest {
     pub install_boot: Option<Vec<BootDevice>>,
     /// UEFI firmware and this guest's variable store.
     pub uefi: Option<Uefi>,
+    /// An emulated TPM 2.0 (swtpm), as Windows 11 needs.
+    #[serde(default)]
+    pub tpm: bool,
     /// `--qemu-commandline` arguments.
     pub qemu_args: Vec<String>,
     /// `--qemu-commandline env=`.

@@ -160,6 +160,7 @@ pub fn create_and_run(
     }
     let definition = definition(plan, spec, images.paths().to_vec());
     definition.save(&dirs)?;
+    copy_uefi_vars(plan)?;
 
     let two_phase = definition.install.is_some();
     if !two_phase && spec.run.noreboot {
@@ -194,6 +195,24 @@ pub fn create_and_run(
         by_user: &by_user,
     };
     follow.run(supervisor)
+}
+
+/// Gives a UEFI guest its own variable store, copied from the firmware's
+/// template once; a store that exists (`--boot nvram=`) is the user's.
+fn copy_uefi_vars(plan: &Plan) -> Result<(), RunError> {
+    let Some(uefi) = &plan.guest.uefi else {
+        return Ok(());
+    };
+    if uefi.vars.exists() {
+        return Ok(());
+    }
+    let template = &uefi.firmware.vars_template;
+    std::fs::copy(template, &uefi.vars).map_err(|source| StateError::Io {
+        action: "copy the UEFI variables to",
+        path: uefi.vars.clone(),
+        source,
+    })?;
+    Ok(())
 }
 
 fn definition(plan: &Plan, spec: &GuestSpec, created: Vec<PathBuf>) -> Definition {

@@ -51,6 +51,12 @@ pub enum LaunchError {
         /// The end of its log.
         tail: String,
     },
+    /// The TPM emulator did not start.
+    #[error("the TPM emulator did not start: {reason}")]
+    Tpm {
+        /// Why.
+        reason: String,
+    },
     /// QEMU ran but did not answer over QMP.
     #[error("QEMU did not start the guest")]
     Qmp {
@@ -121,6 +127,63 @@ pub struct Running {
     pub child: Child,
     /// The supervisor's QMP connection.
     pub qmp: Qmp,
+    /// The guest's TPM emulator, if it has a TPM; kept until QEMU ends.
+    pub tpm: Option<Swtpm>,
+}
+
+/// A TPM emulator serving one QEMU; it ends with QEMU (`--terminate`) and
+/// is reaped, or stopped, when dropped.
+pub struct Swtpm {
+    child: Child,
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        if wait_exit(&mut self.child, Duration::from_secs(5)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Starts swtpm for the guest's TPM and waits for its socket.
+pub fn start_swtpm(dirs: &GuestDirs) -> Result<Swtpm, LaunchError> {
+    let program = which::which("swtpm").unwrap_or_else(|_| PathBuf::from("swtpm"));
+    let state = dirs.tpm_state();
+    let socket = dirs.tpm_socket();
+    crate::runtime::state::create_private_dir(&state).map_err(|error| LaunchError::Tpm {
+        reason: error.to_string(),
+    })?;
+    crate::runtime::state::remove_file(&socket);
+    let log = format!("file={}", dirs.state.join("swtpm.log").display());
+    let mut process = std::process::Command::new(&program);
+    process
+        .args(["socket", "--tpm2", "--terminate", "--log"])
+        .arg(log)
+        .arg("--tpmstate")
+        .arg(format!("dir={}", state.display()))
+        .arg("--ctrl")
+        .arg(format!("type=unixio,path={}", socket.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    new_session(&mut process);
+    let mut child = process.spawn().map_err(|source| LaunchError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !socket.exists() {
+        if !matches!(child.try_wait(), Ok(None)) || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(LaunchError::Tpm {
+                reason: format!("swtpm did not open `{}`", socket.display()),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Swtpm { child })
 }
 
 /// Spawns QEMU for `command` and connects to its supervisor monitor.
@@ -173,7 +236,11 @@ pub fn spawn(command: &Command, dirs: &GuestDirs) -> Result<Running, LaunchError
         Err(source) => return Err(exited_or(child, &log_path, log_start, source)),
     };
     restrict_sockets(dirs);
-    Ok(Running { child, qmp })
+    Ok(Running {
+        child,
+        qmp,
+        tpm: None,
+    })
 }
 
 /// Puts the child in a session of its own.

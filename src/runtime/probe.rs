@@ -80,6 +80,26 @@ impl Probe for HostProbe {
         bytes
     }
 
+    fn disk_users(&self, path: &Path) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.roots.state) else {
+            return Vec::new();
+        };
+        let mut users: Vec<String> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let dirs = self.roots.guest(&name);
+                let definition = crate::runtime::state::Definition::load(&dirs, &name).ok()?;
+                let uses = definition.guest.disks.iter().any(|disk| {
+                    !disk.readonly && !disk.shareable && disk.source.as_deref() == Some(path)
+                });
+                uses.then_some(name)
+            })
+            .collect();
+        users.sort();
+        users
+    }
+
     fn free_port(&self, address: &str, from: u16) -> Option<u16> {
         (from..=u16::MAX).find(|port| TcpListener::bind((address, *port)).is_ok())
     }

@@ -238,7 +238,12 @@ fn run_phase(
     stop: &AtomicBool,
     out: &mut dyn Write,
 ) -> Result<Ending, SuperviseError> {
+    let tpm = match definition.guest.tpm {
+        true => Some(launch::start_swtpm(dirs)?),
+        false => None,
+    };
     let mut running = launch_with_retry(dirs, definition, phase, command, out)?;
+    running.tpm = tpm;
     let pid = running.child.id();
     let started = start_guest(&running, definition, phase);
     let display = match started {

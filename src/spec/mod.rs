@@ -17,6 +17,7 @@ mod graphics;
 mod location;
 mod machine;
 mod network;
+mod os;
 
 pub use boot::{Boot, BootDevice, Install, KernelBoot};
 pub use chardev::{CharBackend, CharDevice, CharTarget};
@@ -29,7 +30,7 @@ pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
 pub use network::{Nic, NicBackend};
 
 use crate::cli::InstallArgs;
-use crate::osinfo::OsInfo;
+use crate::osinfo::{OsDb, OsInfo};
 use crate::paths::Connection;
 use crate::subopt::{self, SubOptError, SubOpts};
 
@@ -77,6 +78,8 @@ pub struct GuestSpec {
     pub balloon: bool,
     /// `--rng`: the host source of a virtio RNG; `None` follows the OS.
     pub rng: Option<Rng>,
+    /// `--tpm`: `None` follows the OS (Windows 11 gets one).
+    pub tpm: Option<bool>,
     /// `--qemu-commandline` arguments, appended verbatim.
     pub qemu_args: Vec<String>,
     /// `--qemu-commandline env=NAME=VALUE`: QEMU's environment.
@@ -209,7 +212,7 @@ pub struct Resolved {
 impl GuestSpec {
     /// Validates and types the command line. `args` has been through the
     /// compat rewrites already.
-    pub fn from_args(args: &InstallArgs, env: &SpecEnv) -> Result<Resolved, SpecError> {
+    pub fn from_args(args: &InstallArgs, env: &SpecEnv, db: &OsDb) -> Result<Resolved, SpecError> {
         refuse_unsupported(args)?;
         let mut warnings = Vec::new();
 
@@ -246,24 +249,41 @@ impl GuestSpec {
             .or(xml_only)
             .or_else(|| boot.implied_install())
             .unwrap_or(Install::None);
-        let os = os_from_args(args, &install, env, &mut warnings)?;
+        let os = os::select(args.os.osinfo.as_deref(), &install, env, db, &mut warnings)?;
 
-        let memory = Memory::from_args(&args.general.memory)?;
+        let mut memory = Memory::from_args(&args.general.memory)?;
         let cpu = Cpu::from_args(&args.general.cpu, &mut warnings)?;
-        let vcpus = Vcpus::from_args(&args.general.vcpus)?;
+        let mut vcpus = Vcpus::from_args(&args.general.vcpus)?;
 
-        let disks = disk::disks_from_args(&args.devices.disk)?;
+        let mut disks = disk::disks_from_args(&args.devices.disk)?;
+        let defaults = os::defaults(
+            &os,
+            memory.memory_mib.is_some(),
+            !args.general.vcpus.is_empty(),
+            disks.is_some(),
+            &mut warnings,
+        );
+        if let Some(mib) = defaults.memory_mib {
+            memory = Memory::from_args(&[mib.to_string()])?;
+        }
+        if let Some(count) = defaults.vcpus {
+            vcpus = Vcpus::from_args(&[count.to_string()])?;
+        }
+        if let Some(gib) = defaults.disk_gib {
+            disks = disk::disks_from_args(&[format!("size={gib}")])?;
+        }
         let networks = network::nics_from_args(&args.devices.network)?;
         let graphics = Graphics::from_args(&args.devices.graphics)?;
         let video = graphics::video_from_args(&args.devices.video)?;
         let chardevs = chardev::chardevs_from_args(&args.devices.serial, &args.devices.console)?;
         let balloon = balloon_from_args(&args.devices.memballoon)?;
         let rng = rng_from_args(&args.devices.rng)?;
+        let tpm = tpm_from_args(&args.devices.tpm)?;
         let (qemu_args, qemu_env) = qemu_commandline(&args.guest.qemu_commandline)?;
         let checks = Checks::from_args(&args.misc.check)?;
         let run = RunOptions::from_args(args)?;
 
-        check_requirements(&os, &memory, disks.is_some(), &install, &boot)?;
+        check_requirements(&memory, disks.is_some(), &install, &boot)?;
         let disks = disks.unwrap_or_default();
         let spec = GuestSpec {
             name,
@@ -285,6 +305,7 @@ impl GuestSpec {
             chardevs,
             balloon,
             rng,
+            tpm,
             qemu_args,
             qemu_env,
             checks,
@@ -328,6 +349,7 @@ const SUPPORTED_SUBOPTIONS: &[&str] = &[
     "video",
     "memballoon",
     "rng",
+    "tpm",
     "qemu-commandline",
     "check",
     "location",
@@ -394,122 +416,6 @@ fn validate_name(name: &str) -> Result<String, SpecError> {
     Ok(name.to_string())
 }
 
-fn os_from_args(
-    args: &InstallArgs,
-    install: &Install,
-    env: &SpecEnv,
-    warnings: &mut Vec<String>,
-) -> Result<OsInfo, SpecError> {
-    let mut name = None;
-    let mut require = None;
-    if let Some(raw) = args.os.osinfo.as_deref() {
-        let mut opts = subopt::parse("osinfo", raw)?;
-        let bare = !raw.contains('=');
-        if bare && raw.contains("://") {
-            // A libosinfo ID, as `id=` takes.
-            return Err(SpecError::Unsupported {
-                options: vec![format!("--osinfo {raw} (a libosinfo ID)")],
-            });
-        }
-        if bare {
-            // `--osinfo NAME` is a name; `auto` asks for detection only.
-            name = Some(raw.to_string()).filter(|n| n != "auto");
-            opts = subopt::parse("osinfo", "")?;
-        } else {
-            name = opts.take("name").or_else(|| opts.take("short-id"));
-            if let Some(id) = opts.take("id") {
-                return Err(SpecError::Unsupported {
-                    options: vec![format!("--osinfo id={id}")],
-                });
-            }
-            // Detection from media comes with the OS database.
-            let _detect = opts.take_bool("detect")?;
-            require = opts.take_bool("require")?;
-        }
-        opts.finish()?;
-    }
-
-    let os = match name {
-        Some(name) => OsInfo::lookup(&name).ok_or_else(|| {
-            SpecError::Invalid(format!(
-                "Unknown OS name '{name}'. See `--osinfo list` for valid values."
-            ))
-        })?,
-        None => {
-            let required = require.unwrap_or(!env.osinfo_require_disabled);
-            if required {
-                return Err(SpecError::Invalid(os_required_message(install)));
-            }
-            if require.is_none() {
-                warnings.push(OS_REQUIRED.replace('\n', " "));
-            }
-            OsInfo::generic()
-        }
-    };
-    if os.is_generic() {
-        warnings.push(
-            "Using --osinfo generic, VM performance may suffer. \
-             Specify an accurate OS for optimal results."
-                .into(),
-        );
-    }
-    Ok(os)
-}
-
-const OS_REQUIRED: &str =
-    "--osinfo/--os-variant OS name is required, but no value was\nset or detected.";
-
-/// virt-install's fatal message, in its words, with our program's name.
-fn os_required_message(install: &Install) -> String {
-    let mut text = format!(
-        "{OS_REQUIRED}\n\n\
-         This is now a fatal error. Specifying an OS name is required\n\
-         for modern, performant, and secure virtual machine defaults.\n"
-    );
-    if matches!(install, Install::Cdrom(_) | Install::Location(_)) {
-        text.push_str(
-            "\nIf you expected virt-install to detect an OS name from the\n\
-             install media, you can set a fallback OS name with:\n\n  \
-             --osinfo detect=on,name=OSNAME\n",
-        );
-    }
-    text.push_str(
-        "\nYou can see a full list of possible OS name values with:\n\n   \
-         qvirt-install --osinfo list\n",
-    );
-    // Newest first, as virt-install lists them.
-    let mut generic: Vec<String> = OsInfo::list()
-        .into_iter()
-        .filter(|id| id.starts_with("linux20"))
-        .collect();
-    generic.sort_by(|a, b| b.cmp(a));
-    if !generic.is_empty() {
-        text.push_str(&format!(
-            "\nIf your Linux distro is not listed, try one of generic values\n\
-             such as: {}\n",
-            generic.join(", ")
-        ));
-    }
-    text.push_str(
-        "\nIf you just need to get the old behavior back, you can use:\n\n  \
-         --osinfo detect=on,require=off\n\n\
-         Or export VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1",
-    );
-    // virt-install would have looked inside the media first.
-    // TODO(#5): detect the OS from the install media.
-    let media = match install {
-        Install::Cdrom(_) => Some("--cdrom"),
-        Install::Location(_) => Some("--location"),
-        _ => None,
-    };
-    if let Some(option) = media {
-        text.push_str(&format!(
-            "\n\nDetecting the OS from the {option} media is not supported yet."
-        ));
-    }
-    text
-}
-
 fn balloon_from_args(values: &[String]) -> Result<bool, SpecError> {
     let mut balloon = true;
     for mut opts in parse_all("memballoon", values)? {
@@ -562,6 +468,39 @@ fn rng_from_args(values: &[String]) -> Result<Option<Rng>, SpecError> {
     Ok(rng)
 }
 
+/// `--tpm`: an emulated TPM 2.0 (`emulator`, `default`) or none; a host
+/// TPM passed through is not supported yet.
+fn tpm_from_args(values: &[String]) -> Result<Option<bool>, SpecError> {
+    let mut tpm = None;
+    for mut opts in parse_all("tpm", values)? {
+        if opts.is_none() {
+            tpm = Some(false);
+            continue;
+        }
+        let backend = opts.take("backend.type");
+        match backend.as_deref() {
+            None | Some("emulator") | Some("default") => tpm = Some(true),
+            Some(other) => {
+                return Err(SpecError::Unsupported {
+                    options: vec![format!("--tpm {other}")],
+                });
+            }
+        }
+        if let Some(model) = opts.take("model").filter(|m| m != "tpm-crb") {
+            return Err(SpecError::Unsupported {
+                options: vec![format!("--tpm model={model}")],
+            });
+        }
+        if let Some(version) = opts.take("backend.version").filter(|v| v != "2.0") {
+            return Err(SpecError::Unsupported {
+                options: vec![format!("--tpm backend.version={version}")],
+            });
+        }
+        opts.finish()?;
+    }
+    Ok(tpm)
+}
+
 /// `--qemu-commandline`: the arguments, and the environment variables.
 type QemuCommandline = (Vec<String>, Vec<(String, String)>);
 
@@ -597,21 +536,17 @@ fn qemu_commandline(values: &[String]) -> Result<QemuCommandline, SpecError> {
 /// virt-install's aggregated check: memory, storage and an install method
 /// are required, and every missing one is reported at once.
 fn check_requirements(
-    os: &OsInfo,
     memory: &Memory,
     storage_given: bool,
     install: &Install,
     boot: &Boot,
 ) -> Result<(), SpecError> {
     let mut missing = Vec::new();
-    let mut defaults = Vec::new();
     if memory.memory_mib.is_none() {
         missing.push("--memory amount in MiB is required");
-        defaults.push("--memory");
     }
     if !storage_given {
         missing.push("--disk storage must be specified (override with --disk none)");
-        defaults.push("--disk");
     }
     if matches!(install, Install::None) && boot.kernel.is_none() {
         missing.push(
@@ -622,17 +557,7 @@ fn check_requirements(
     if missing.is_empty() {
         return Ok(());
     }
-    let mut text = format!("\n{}", missing.join("\n"));
-    // virt-install would take these from the OS database; say that this is
-    // what qvirt lacks, rather than blame the command line.
-    // TODO(#5): take the defaults from the OS database.
-    if !os.is_generic() && !defaults.is_empty() {
-        text.push_str(&format!(
-            "\n(taking {} from the --osinfo {} defaults is not supported yet)",
-            defaults.join(" and "),
-            os.id
-        ));
-    }
+    let text = format!("\n{}", missing.join("\n"));
     Err(SpecError::Invalid(text))
 }
 
@@ -688,7 +613,8 @@ mod tests {
         let argv = std::iter::once("qvirt-install").chain(line.iter().copied());
         let mut args = InstallArgs::try_parse_from(argv).expect("clap parses");
         crate::cli::compat::apply(&mut args).expect("no old spellings mixed");
-        GuestSpec::from_args(&args, &SpecEnv::default())
+        let builtin = OsDb::load_from(&[], None);
+        GuestSpec::from_args(&args, &SpecEnv::default(), &builtin)
     }
 
     #[test]
@@ -702,27 +628,37 @@ mod tests {
     }
 
     #[test]
-    fn missing_os_defaults_are_named() {
-        let cases: [(&[&str], &str); 3] = [
-            (
-                &["--osinfo", "generic", "--pxe"],
+    fn missing_requirements_and_os_defaults() {
+        let error = resolve(&["--osinfo", "generic", "--pxe"])
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            error.ends_with(
                 "\n--memory amount in MiB is required\n--disk storage must be specified \
-                 (override with --disk none)",
+                 (override with --disk none)"
             ),
-            (
-                &["--osinfo", "fedora39", "--pxe", "--memory", "64"],
-                "\n--disk storage must be specified (override with --disk none)\n\
-                 (taking --disk from the --osinfo fedora39 defaults is not supported yet)",
-            ),
-            (
-                &["--cdrom", "x.iso", "--memory", "64", "--disk", "none"],
-                "Detecting the OS from the --cdrom media is not supported yet.",
-            ),
-        ];
-        for (line, want) in cases {
-            let error = resolve(line).expect_err("refused").to_string();
-            assert!(error.ends_with(want), "{line:?}: {error}");
+            "{error}"
+        );
+
+        // An OS with defaults fills in memory, vCPUs and a disk, and says so.
+        let resolved = resolve(&["--osinfo", "linux2022", "--pxe"]).expect("defaults");
+        assert_eq!(resolved.spec.memory.memory_mib, Some(2048));
+        assert_eq!(resolved.spec.disks.len(), 1);
+        for want in [
+            "Using linux2022 default --memory 2048",
+            "Using linux2022 default --disk size=20",
+        ] {
+            assert!(
+                resolved.warnings.iter().any(|w| w == want),
+                "{:?}",
+                resolved.warnings
+            );
         }
+
+        let error = resolve(&["--cdrom", "x.iso", "--memory", "64", "--disk", "none"])
+            .expect_err("no OS")
+            .to_string();
+        assert!(error.contains("--osinfo detect=on,name=OSNAME"), "{error}");
     }
 
     #[test]

@@ -180,9 +180,14 @@ impl Sandbox {
     pub fn root_entries(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
         let mut stack = vec![self.root().to_path_buf()];
+        // The OS database's index cache is qvirt's own, not a run's result.
+        let cache = self.root().join("cache");
         while let Some(folder) = stack.pop() {
             for entry in fs::read_dir(&folder).expect("readable").flatten() {
                 let path = entry.path();
+                if path == cache {
+                    continue;
+                }
                 if path.is_dir() {
                     stack.push(path.clone());
                 }

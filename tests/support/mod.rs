@@ -204,16 +204,21 @@ pub fn expect_code(output: &Output, code: i32) -> (String, String) {
     (stdout, stderr)
 }
 
-/// The files below `dir`, relative, sorted.
+/// The files below `dir`, relative, sorted; the OS database's index cache
+/// (`cache/`) is qvirt's own and not counted.
 pub fn files_below(dir: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
+    let cache = dir.join("cache");
     while let Some(next) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&next) else {
             continue;
         };
         for entry in entries.flatten() {
             let path = entry.path();
+            if path == cache {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else if let Ok(relative) = path.strip_prefix(dir) {
