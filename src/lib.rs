@@ -11,11 +11,13 @@
 //!    subcommands on top of it.
 
 pub mod cli;
+pub mod cloudinit;
 pub mod commands;
 pub mod disk;
 pub mod exit;
 pub mod host;
 pub mod install;
+pub mod media;
 pub mod osinfo;
 pub mod paths;
 pub mod plan;

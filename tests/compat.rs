@@ -25,6 +25,12 @@
 //!   2, never a panic; where our message matches the case's `#@ grep:`
 //!   pattern it counts as refused in virt-install's words.
 //!
+//! The checkout's fake install media are made as virt-manager's holds
+//! them: the Fedora 17 tree (`TREEDIR`, a `.treeinfo` and its kernel and
+//! initrd), the same tree as an ISO (`ISOTREE`), and the ISO libosinfo does
+//! not know, holding only `frib.img` and `frob.img` (`ISO-NO-OS`); the
+//! other fake ISOs stay files of zeros, which is all `--cdrom` needs.
+//!
 //! Two lists name the invalid cases this cannot hold for, each with why;
 //! a case on them that starts to be refused fails the test until it is
 //! taken off. Anything else fails with the case and what we printed.
@@ -258,6 +264,7 @@ impl Corpus {
             .iter()
             .filter_map(|name| self.placeholders.get(*name).map(String::as_str))
             .collect();
+        self.fake_media(words, sandbox);
         for word in words {
             let mut rest = word.as_str();
             while let Some(at) = rest.find("tests/data/") {
@@ -268,7 +275,7 @@ impl Corpus {
                     fs::create_dir_all(&path).expect("checkout folder");
                 } else {
                     fs::create_dir_all(path.parent().expect("a parent")).expect("folder");
-                    if !path.is_dir() {
+                    if !path.exists() {
                         common::sparse_file(&path, 1 << 16);
                         label_fake_media(&path);
                     }
@@ -277,6 +284,60 @@ impl Corpus {
             }
         }
     }
+}
+
+impl Corpus {
+    /// The fake install media a line names, with the files in them.
+    fn fake_media(&self, words: &[String], sandbox: &Sandbox) {
+        let named = |placeholder: &str| {
+            let path = self.placeholders.get(placeholder)?;
+            words
+                .iter()
+                .any(|w| w.contains(path.as_str()))
+                .then(|| sandbox.cwd().join(path))
+        };
+        let fedora17 = [
+            (
+                ".treeinfo",
+                "[general]\nfamily = Fedora\nversion = 17\narch = x86_64\n\n\
+                 [images-x86_64]\nkernel = images/pxeboot/vmlinuz\n\
+                 initrd = images/pxeboot/initrd.img\n",
+            ),
+            ("images/pxeboot/vmlinuz", "kernel"),
+            ("images/pxeboot/initrd.img", "initrd"),
+        ];
+        if let Some(tree) = named("TREEDIR") {
+            write_tree(&tree, &fedora17);
+        }
+        if let Some(iso) = named("ISOTREE") {
+            make_iso(&iso, &fedora17);
+        }
+        if let Some(iso) = named("ISO-NO-OS") {
+            make_iso(&iso, &[("frib.img", "kernel"), ("frob.img", "initrd")]);
+        }
+    }
+}
+
+fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = root.join(name);
+        fs::create_dir_all(path.parent().expect("a parent")).expect("tree folder");
+        fs::write(&path, text).expect("tree file");
+    }
+}
+
+/// An ISO holding `files`, made with `xorriso` as virt-manager's are.
+fn make_iso(iso: &Path, files: &[(&str, &str)]) {
+    let tree = tempfile::tempdir().expect("a folder for the ISO's files");
+    write_tree(tree.path(), files);
+    fs::create_dir_all(iso.parent().expect("a parent")).expect("media folder");
+    let status = std::process::Command::new(common::program("xorriso"))
+        .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-o"])
+        .arg(iso)
+        .arg(tree.path())
+        .status()
+        .expect("xorriso runs (the Debian package `xorriso`)");
+    assert!(status.success(), "xorriso made {}", iso.display());
 }
 
 /// The ISO 9660 identifiers of virt-install's fake install media that its

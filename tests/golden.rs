@@ -122,13 +122,7 @@ fn everyday_lines_qvirt_lacks_are_refused() {
             "--name c7 --ram 2048 --disk path=c7.qcow2,size=20 --os-variant centos7.0 \
              --graphics none --location http://mirror.example/centos/7/os/x86_64/ \
              --extra-args 'console=ttyS0,115200n8 serial'",
-            "--location, --extra-args are not supported yet",
-        ),
-        (
-            "--name cloud --memory 2048 --disk noble.qcow2,bus=virtio --import \
-             --os-variant ubuntu24.04 --network network=default --graphics none \
-             --cloud-init user-data=user-data.yaml,meta-data=meta-data.yaml --noautoconsole",
-            "--cloud-init is not supported yet",
+            "--location http://mirror.example/centos/7/os/x86_64/ (a URL) is not supported yet",
         ),
         (
             "--name arm --arch aarch64 --machine virt --memory 1024 --osinfo fedora39 --import \
@@ -136,10 +130,10 @@ fn everyday_lines_qvirt_lacks_are_refused() {
             "--arch aarch64 is not supported yet",
         ),
         (
-            "--name ks --memory 4096 --osinfo rhel9.4 --disk size=20 --location rhel.iso \
-             --initrd-inject ks.cfg --extra-args 'inst.ks=file:/ks.cfg console=ttyS0' \
-             --graphics none --wait -1",
-            "--location, --extra-args, --initrd-inject are not supported yet",
+            "--name ks --memory 4096 --osinfo rhel9.4 --disk size=20 \
+             --location https://example.com/rhel.iso --initrd-inject ks.cfg \
+             --extra-args 'inst.ks=file:/ks.cfg console=ttyS0' --graphics none --wait -1",
+            "--location https://example.com/rhel.iso (a URL) is not supported yet",
         ),
         (
             "--name un --memory 2048 --osinfo debian11 --disk size=5 --cdrom debian.iso \

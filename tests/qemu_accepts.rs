@@ -256,7 +256,25 @@ fn prepare(golden: &Golden, sandbox: &Sandbox, args: &[String]) -> Result<(), St
             ));
         }
     }
+    kernel_files(args);
     blockdev_files(args)
+}
+
+/// The install kernel and initrd the runtime fetches into the state
+/// folder before a kernel install starts, stood in for: the smallest
+/// kernel QEMU loads, and an initrd.
+fn kernel_files(args: &[String]) {
+    for pair in args.windows(2) {
+        let path = Path::new(&pair[1]);
+        if path.exists() {
+            continue;
+        }
+        match pair[0].as_str() {
+            "-kernel" => fs::write(path, common::tiny_bzimage()).expect("a kernel"),
+            "-initrd" => fs::write(path, [0u8; 512]).expect("an initrd"),
+            _ => {}
+        }
+    }
 }
 
 /// The absolute paths inside one argument that belong to the sandbox.

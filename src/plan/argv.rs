@@ -101,6 +101,10 @@ pub fn args(guest: &Guest, phase: Phase) -> Vec<String> {
     b.push("-overcommit", "mem-lock=off");
     smp(&mut b, guest);
     b.push("-uuid", guest.uuid.clone());
+    if phase == Phase::Install && guest.seed.is_some() {
+        // NoCloud finds its seed by this serial, as virt-install sets it.
+        b.push("-smbios", "type=1,serial=ds=nocloud");
+    }
     b.push("-display", "none");
     b.push(
         "-chardev",
@@ -150,7 +154,7 @@ pub fn args(guest: &Guest, phase: Phase) -> Vec<String> {
     if b.q35 {
         insert_root_ports(&mut b, root_ports_at);
     }
-    kernel(&mut b, guest);
+    kernel(&mut b, guest, phase);
 
     b.push(
         "-sandbox",
@@ -722,8 +726,14 @@ fn tpm(b: &mut Builder, guest: &Guest) {
     b.push("-device", "tpm-crb,tpmdev=tpm0,id=tpm0-crb");
 }
 
-fn kernel(b: &mut Builder, guest: &Guest) {
-    let Some(kernel) = &guest.boot.kernel else {
+/// The install phase of a kernel install boots its fetched kernel; every
+/// other phase boots `--boot kernel=`, if given.
+fn kernel(b: &mut Builder, guest: &Guest, phase: Phase) {
+    let install = match phase {
+        Phase::Install => guest.install_kernel.as_ref(),
+        Phase::Final => None,
+    };
+    let Some(kernel) = install.or(guest.boot.kernel.as_ref()) else {
         return;
     };
     b.push("-kernel", kernel.kernel.to_string_lossy());

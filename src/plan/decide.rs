@@ -40,7 +40,13 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         cpu.push_str(HYPERV);
     }
 
-    let (disks, images) = disks(spec, &name, q35, ctx)?;
+    let kernel = super::kernel::install_kernel(spec, &dirs.state, ctx, &mut warnings)?;
+    let (mut disks, images) = disks(spec, &name, q35, kernel.cdrom.as_deref(), ctx)?;
+    let seed = super::kernel::seed(spec, &dirs.state, ctx)?;
+    if let Some(seed) = &seed {
+        disks.push(super::kernel::seed_disk(seed, q35));
+        assign_units(&mut disks, q35)?;
+    }
     let nics = nics(spec, &name, q35, ctx, &mut warnings)?;
     let graphics = spec.graphics.clone();
     let spice_port = spice_port(&graphics, ctx)?;
@@ -58,7 +64,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         None if spec.os.virtio_rng => Some(Rng::Random("/dev/urandom".into())),
         None => None,
     };
-    let install_boot = install_boot(&spec.install, &disks);
+    let install_boot = install_boot(&spec.install, &disks, seed.is_some());
     let uefi = uefi(spec, &dirs.state, ctx, &mut warnings)?;
     let tpm = spec.tpm.unwrap_or(spec.os.tpm2 && uefi.is_some());
     if tpm && ctx.host.swtpm.is_none() {
@@ -95,6 +101,9 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         tpm,
         qemu_args: spec.qemu_args.clone(),
         qemu_env: spec.qemu_env.clone(),
+        install_kernel: kernel.boot,
+        fetch: kernel.fetch,
+        seed,
         runtime_dir: dirs.runtime,
         state_dir: dirs.state,
     };
@@ -223,6 +232,7 @@ fn disks(
     spec: &GuestSpec,
     name: &str,
     q35: bool,
+    location_iso: Option<&Path>,
     ctx: &PlanContext,
 ) -> Result<(Vec<GuestDisk>, Vec<NewImagePlan>), PlanError> {
     let mut planned = Vec::new();
@@ -231,7 +241,11 @@ fn disks(
 
     // The install CD comes before every user disk, so it gets the first
     // CD-ROM slot, as virt-install inserts it.
-    if let Install::Cdrom(path) = &spec.install {
+    let install_cd = match &spec.install {
+        Install::Cdrom(path) => Some(path.as_path()),
+        _ => location_iso,
+    };
+    if let Some(path) = install_cd {
         // A relative path means the same file to QEMU only while it runs in
         // this folder, so it is made absolute, as virt-install does.
         let path = &absolute(path);
@@ -460,7 +474,7 @@ fn absolute_boot(boot: &crate::spec::Boot) -> crate::spec::Boot {
     boot
 }
 
-fn absolute(path: &Path) -> PathBuf {
+pub(super) fn absolute(path: &Path) -> PathBuf {
     if path.is_absolute() {
         return path.to_path_buf();
     }
@@ -490,7 +504,7 @@ fn new_image_path(
 }
 
 /// Gives each disk its port or unit on its bus, in order.
-fn assign_units(disks: &mut [GuestDisk], q35: bool) -> Result<(), PlanError> {
+pub(super) fn assign_units(disks: &mut [GuestDisk], q35: bool) -> Result<(), PlanError> {
     let mut next = std::collections::BTreeMap::<&'static str, u32>::new();
     for disk in disks.iter_mut() {
         let (key, limit, message) = match (disk.bus, q35) {
@@ -722,14 +736,28 @@ fn video(spec: &GuestSpec, graphics: &crate::spec::Graphics) -> Option<VideoMode
     }
 }
 
-/// The install phase's boot order: the media first, then the disk.
-fn install_boot(install: &Install, disks: &[GuestDisk]) -> Option<Vec<BootDevice>> {
+/// The install phase's boot order: the media first, then the disk. A
+/// kernel booted directly needs none; a cloud-init first boot boots the
+/// disk.
+fn install_boot(install: &Install, disks: &[GuestDisk], seed: bool) -> Option<Vec<BootDevice>> {
     let has_disk = disks.iter().any(|d| d.device == DiskDevice::Disk);
     let first = match install {
         Install::Cdrom(_) => BootDevice::Cdrom,
         Install::Pxe => BootDevice::Network,
+        Install::Bootdev(device) => *device,
+        Install::Location(_) | Install::Kernel(_) => return Some(Vec::new()),
+        Install::None | Install::Import if seed => {
+            return Some(if has_disk {
+                vec![BootDevice::Hd]
+            } else {
+                Vec::new()
+            });
+        }
         Install::None | Install::Import => return None,
     };
+    if first == BootDevice::Hd {
+        return Some(vec![BootDevice::Hd]);
+    }
     Some(if has_disk {
         vec![first, BootDevice::Hd]
     } else {

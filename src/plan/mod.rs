@@ -8,6 +8,7 @@
 
 pub mod argv;
 mod decide;
+mod kernel;
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +18,8 @@ use crate::host::{Firmware, HostFacts};
 use crate::osinfo::OsInfo;
 use crate::paths::{Connection, GuestDirs, Roots};
 use crate::spec::{
-    Boot, BootDevice, Cache, CharDevice, DiskBus, DiskDevice, DiskIo, Graphics, Input, Memory,
-    PortForward, Proto, Rng, Vcpus, VideoModel,
+    Boot, BootDevice, Cache, CharDevice, CloudInit, DiskBus, DiskDevice, DiskIo, Graphics, Input,
+    KernelBoot, Location, MediaSource, Memory, PortForward, Proto, Rng, Vcpus, VideoModel,
 };
 
 /// Questions about files and names that the planner asks the machine.
@@ -52,6 +53,14 @@ pub trait Probe {
     fn disk_users(&self, path: &Path) -> Vec<String> {
         let _ = path;
         Vec::new()
+    }
+
+    /// The kernel and initrd of a `--location`, found in the media.
+    fn locate_kernel(
+        &self,
+        location: &Location,
+    ) -> Result<crate::media::Located, crate::media::MediaError> {
+        crate::media::locate(location)
     }
 }
 
@@ -234,10 +243,43 @@ pub struct Guest {
     pub qemu_args: Vec<String>,
     /// `--qemu-commandline env=`.
     pub qemu_env: Vec<(String, String)>,
+    /// The install phase's direct kernel boot, if it has one; the files
+    /// are in the state folder, fetched there by [`Guest::fetch`].
+    #[serde(default)]
+    pub install_kernel: Option<KernelBoot>,
+    /// The kernel and initrd to copy into the state folder before the
+    /// install phase starts.
+    #[serde(default)]
+    pub fetch: Option<Fetch>,
+    /// The cloud-init seed the first boot gets.
+    #[serde(default)]
+    pub seed: Option<Seed>,
     /// The guest's folders.
     pub runtime_dir: PathBuf,
     /// The guest's saved state folder.
     pub state_dir: PathBuf,
+}
+
+/// The install kernel and initrd, where they come from and what is added.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Fetch {
+    /// The tree or ISO they are in; `None` for files of this machine.
+    pub media: Option<MediaSource>,
+    /// The kernel, relative to the media (or a path here).
+    pub kernel: PathBuf,
+    /// The initrd, likewise.
+    pub initrd: PathBuf,
+    /// `--initrd-inject`: files added at the root of the copied initrd.
+    pub inject: Vec<PathBuf>,
+}
+
+/// A NoCloud seed ISO, built in the state folder before the first boot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Seed {
+    /// The ISO to build; attached for the first boot only.
+    pub iso: PathBuf,
+    /// What goes in it.
+    pub config: CloudInit,
 }
 
 /// A guest's UEFI firmware.
@@ -339,6 +381,9 @@ pub enum PlanError {
     /// Something virt-install has that qvirt does not yet.
     #[error("{0} is not supported yet")]
     Unsupported(String),
+    /// The install media cannot be used.
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
 }
 
 /// What the planner needs besides the spec.

@@ -36,6 +36,9 @@ pub enum RunError {
     /// A disk image could not be made.
     #[error(transparent)]
     Disk(#[from] DiskError),
+    /// The install kernel, initrd or seed could not be made.
+    #[error(transparent)]
+    Prepare(#[from] super::prepare::PrepareError),
     /// The guest's state could not be saved.
     #[error(transparent)]
     State(#[from] StateError),
@@ -141,6 +144,10 @@ pub fn create_and_run(
         dirs: dirs.clone(),
         armed: fresh,
     };
+    if let Some(password) = super::prepare::prepare(guest, spec.run.debug)? {
+        // Shown once, as virt-install does; it is in the seed and nowhere else.
+        println!("Password for first root login is: {password}");
+    }
     let feedback = Feedback {
         quiet: spec.run.quiet,
         debug: spec.run.debug,
@@ -309,6 +316,9 @@ impl Follow<'_> {
             AutoConsole::None => Mode::Detach,
             AutoConsole::Text => Mode::Text,
             AutoConsole::Default if graphics == GraphicsKind::None => Mode::Text,
+            // virt-install's default for a cloud image: its first boot
+            // speaks on the serial console.
+            AutoConsole::Default if self.spec.cloud_init.is_some() => Mode::Text,
             AutoConsole::Default | AutoConsole::Graphical => {
                 self.graphical_console();
                 Mode::Wait(None)

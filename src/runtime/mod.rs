@@ -6,6 +6,7 @@ pub mod console;
 pub mod install;
 pub mod launch;
 pub mod live;
+pub mod prepare;
 pub mod probe;
 pub mod state;
 pub mod supervise;

@@ -188,6 +188,7 @@ fn run_phases(
             Ending::Rebooted | Ending::PoweredOff => {
                 definition.install = None;
                 definition.created.clear();
+                super::prepare::forget_install_kernel(&definition.guest);
                 if !definition.transient {
                     definition.save(dirs)?;
                 }

@@ -1,4 +1,5 @@
-//! The install method (`--cdrom`, `--pxe`, `--import`) and `--boot`.
+//! The install method (`--cdrom`, `--pxe`, `--import`; the kernel
+//! installs are in [`super::location`]) and `--boot`.
 
 use std::path::PathBuf;
 
@@ -16,13 +17,20 @@ pub enum Install {
     Pxe,
     /// No install phase: boot what the disks (or `--boot`) hold.
     Import,
+    /// Boot the kernel and initrd of an install tree or ISO first, the ISO
+    /// attached; restart from the disk afterwards.
+    Location(super::location::Location),
+    /// Boot this kernel and initrd first (`--install kernel=,initrd=`).
+    Kernel(super::location::KernelFiles),
+    /// Boot this device first (`--install bootdev=`).
+    Bootdev(BootDevice),
 }
 
 impl Install {
     /// True when the guest boots install media first and is restarted in
     /// its final form once the install reboots it.
     pub fn is_two_phase(&self) -> bool {
-        matches!(self, Install::Cdrom(_) | Install::Pxe)
+        !matches!(self, Install::None | Install::Import)
     }
 }
 
@@ -160,8 +168,15 @@ impl Boot {
                     existing.initrd = initrd.or(existing.initrd.take());
                     existing.cmdline = cmdline.or(existing.cmdline.take());
                 }
-                (None, None) if initrd.is_some() || cmdline.is_some() => {
+                (None, None) if initrd.is_some() => {
                     return Err(invalid("initrd and cmdline need kernel=".into()));
+                }
+                (None, None) if cmdline.is_some() => {
+                    // virt-install keeps it for a kernel that a later
+                    // `--boot kernel=` or the guest's own loader brings.
+                    return Err(SpecError::Unsupported {
+                        options: vec!["--boot cmdline= without kernel=".into()],
+                    });
                 }
                 (None, None) => {}
             }

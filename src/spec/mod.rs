@@ -11,8 +11,10 @@
 mod boot;
 mod chardev;
 mod checks;
+mod cloudinit;
 mod disk;
 mod graphics;
+mod location;
 mod machine;
 mod network;
 mod os;
@@ -20,8 +22,10 @@ mod os;
 pub use boot::{Boot, BootDevice, Install, KernelBoot};
 pub use chardev::{CharBackend, CharDevice, CharTarget};
 pub use checks::Checks;
+pub use cloudinit::{CloudInit, UserData};
 pub use disk::{Cache, Disk, DiskBus, DiskDevice, DiskIo, NewImage};
 pub use graphics::{Graphics, GraphicsKind, Input, InputBus, InputKind, Listen, VideoModel};
+pub use location::{KernelFiles, KernelOptions, Location, MediaSource};
 pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
 pub use network::{Nic, NicBackend, PortForward, Proto};
 
@@ -51,6 +55,12 @@ pub struct GuestSpec {
     pub virt_type: Option<VirtType>,
     /// How the OS gets onto the guest.
     pub install: Install,
+    /// The kernel command line and initrd injections of a kernel install.
+    #[serde(default)]
+    pub kernel_options: KernelOptions,
+    /// `--cloud-init`: a NoCloud seed for the first boot.
+    #[serde(default)]
+    pub cloud_init: Option<CloudInit>,
     /// `--boot`: the guest's permanent boot settings.
     pub boot: Boot,
     /// `--disk`, in order.
@@ -226,12 +236,18 @@ impl GuestSpec {
         machine::check_arch(args.virt.arch.as_deref())?;
         let machine = args.virt.machine.clone().filter(|m| !m.is_empty());
         machine::check_machine(machine.as_deref())?;
-        let install = boot::install_from_args(args)?;
+        let others = boot::install_from_args(args)?;
+        let (install, kernel_options) = location::kernel_install(args, others, &mut warnings)?;
+        let cloud_init = cloudinit::from_args(args.install.cloud_init.as_deref(), &mut warnings)?;
         let boot = boot::Boot::from_args(&args.install.boot)?;
         // `--print-xml` alone is an install method too: virt-install
         // treats it as an import, since nothing is to be installed.
         let xml_only = args.misc.print_xml.is_some().then_some(Install::Import);
+        // `--cloud-init` alone is an install method: the import of a cloud
+        // image, with a first boot that reads the seed.
+        let cloud_only = cloud_init.as_ref().map(|_| Install::Import);
         let install = install
+            .or(cloud_only)
             .or(xml_only)
             .or_else(|| boot.implied_install())
             .unwrap_or(Install::None);
@@ -282,6 +298,8 @@ impl GuestSpec {
             machine,
             virt_type,
             install,
+            kernel_options,
+            cloud_init,
             boot,
             disks,
             networks,
@@ -303,7 +321,7 @@ impl GuestSpec {
     /// True when the install needs a second, final configuration: the
     /// install media boot first, and the guest restarts from its disk.
     pub fn is_two_phase(&self) -> bool {
-        self.install.is_two_phase()
+        self.install.is_two_phase() || self.cloud_init.is_some()
     }
 }
 
@@ -339,6 +357,9 @@ const SUPPORTED_SUBOPTIONS: &[&str] = &[
     "tpm",
     "qemu-commandline",
     "check",
+    "location",
+    "install",
+    "cloud-init",
 ];
 
 /// Refuses, all at once, the options qvirt does not have yet.
@@ -352,8 +373,6 @@ fn refuse_unsupported(args: &InstallArgs) -> Result<(), SpecError> {
         .collect();
     let (install, misc, virt) = (&args.install, &args.misc, &args.virt);
     let others = [
-        ("--extra-args", !install.extra_args.is_empty()),
-        ("--initrd-inject", !install.initrd_inject.is_empty()),
         ("--reinstall", install.reinstall.is_some()),
         ("--livecd", install.livecd),
         (

@@ -67,6 +67,8 @@ fn request(raw: Option<&str>) -> Result<OsRequest, SpecError> {
 fn media(install: &Install) -> Option<&Path> {
     match install {
         Install::Cdrom(path) => Some(path),
+        // A `--location` ISO has the same volume descriptor to match.
+        Install::Location(location) if location.path.is_file() => Some(&location.path),
         _ => None,
     }
 }
@@ -187,6 +189,11 @@ fn required_message(install: &Install, db: &OsDb) -> String {
          --osinfo detect=on,require=off\n\n\
          Or export VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1",
     );
+    if matches!(install, Install::Location(_)) {
+        // virt-install would also read the tree's .treeinfo or
+        // .disk/info. TODO(#5): detect the OS from the install tree.
+        text.push_str("\n\nDetecting the OS from a --location install tree is not supported yet.");
+    }
     text
 }
 

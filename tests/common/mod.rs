@@ -227,7 +227,54 @@ impl Sandbox {
             qcow2(&self.cwd().join(name), "1G");
         }
         fs::write(self.cwd().join("vmlinuz"), tiny_bzimage()).expect("kernel");
+        self.make_install_media();
     }
+
+    /// Install media for `--location` and files for `--cloud-init` and
+    /// `--initrd-inject`: a tree in Debian's installer layout, the same
+    /// tree as an ISO, and an ISO of no layout virt-install knows.
+    fn make_install_media(&self) {
+        let cwd = self.cwd();
+        for (name, text) in [
+            ("user-data.yaml", "#cloud-config\nhostname: golden\n"),
+            ("meta-data.yaml", "instance-id: golden\n"),
+            ("ks.cfg", "# kickstart\n"),
+            ("id.pub", "ssh-ed25519 AAAAC3Nza golden@example\n"),
+        ] {
+            fs::write(cwd.join(name), text).expect("fixture file");
+        }
+        let tree = cwd.join("debian-tree/install.amd");
+        fs::create_dir_all(&tree).expect("tree folder");
+        fs::write(tree.join("vmlinuz"), tiny_bzimage()).expect("tree kernel");
+        fs::write(tree.join("initrd.gz"), [0u8; 512]).expect("tree initrd");
+        make_iso(&cwd.join("debian-netinst.iso"), &cwd.join("debian-tree"));
+        let other = cwd.join("other-tree/boot");
+        fs::create_dir_all(&other).expect("tree folder");
+        fs::write(other.join("kernel"), tiny_bzimage()).expect("kernel");
+        fs::write(other.join("initramfs"), [0u8; 512]).expect("initrd");
+        make_iso(&cwd.join("custom.iso"), &cwd.join("other-tree"));
+    }
+}
+
+/// An ISO 9660 image of `tree`, with Rock Ridge and Joliet names, made by
+/// `xorriso` as distributions make theirs.
+pub fn make_iso(iso: &Path, tree: &Path) {
+    let status = Command::new(program("xorriso"))
+        .args([
+            "-as",
+            "mkisofs",
+            "-quiet",
+            "-R",
+            "-J",
+            "-V",
+            "QVIRT-FIXTURE",
+            "-o",
+        ])
+        .arg(iso)
+        .arg(tree)
+        .status()
+        .expect("xorriso runs (the Debian package `xorriso`)");
+    assert!(status.success(), "xorriso made {}", iso.display());
 }
 
 /// A file of `size` zero bytes that takes no room.
