@@ -255,21 +255,7 @@ fn disks(
                 path.display()
             )));
         }
-        planned.push(GuestDisk {
-            source: Some(path.clone()),
-            format: "raw".into(),
-            device: DiskDevice::Cdrom,
-            bus: if q35 { DiskBus::Sata } else { DiskBus::Ide },
-            unit: 0,
-            cache: None,
-            io: None,
-            discard: None,
-            readonly: true,
-            shareable: false,
-            serial: None,
-            boot_order: None,
-            install_media: true,
-        });
+        planned.push(GuestDisk::install_cdrom(path.clone(), q35));
     }
 
     for disk in &spec.disks {

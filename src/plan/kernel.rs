@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::decide::absolute;
 use super::{Fetch, GuestDisk, PlanContext, PlanError, Seed};
-use crate::spec::{DiskBus, DiskDevice, GraphicsKind, GuestSpec, Install, KernelBoot, MediaSource};
+use crate::spec::{GraphicsKind, GuestSpec, Install, KernelBoot, MediaSource};
 
 /// What a kernel install adds to the guest.
 #[derive(Debug, Default)]
@@ -169,19 +169,5 @@ fn absolute_files(config: &mut crate::spec::CloudInit) {
 
 /// The seed's CD-ROM: read-only, there for the first boot only.
 pub(super) fn seed_disk(seed: &Seed, q35: bool) -> GuestDisk {
-    GuestDisk {
-        source: Some(seed.iso.clone()),
-        format: "raw".into(),
-        device: DiskDevice::Cdrom,
-        bus: if q35 { DiskBus::Sata } else { DiskBus::Ide },
-        unit: 0,
-        cache: None,
-        io: None,
-        discard: None,
-        readonly: true,
-        shareable: false,
-        serial: None,
-        boot_order: None,
-        install_media: true,
-    }
+    GuestDisk::install_cdrom(seed.iso.clone(), q35)
 }

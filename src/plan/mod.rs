@@ -104,6 +104,28 @@ pub struct GuestDisk {
     pub install_media: bool,
 }
 
+impl GuestDisk {
+    /// A read-only CD-ROM with install media, attached for the install
+    /// phase only: on q35's AHCI or, on i440fx, IDE.
+    pub fn install_cdrom(path: PathBuf, q35: bool) -> GuestDisk {
+        GuestDisk {
+            source: Some(path),
+            format: "raw".into(),
+            device: DiskDevice::Cdrom,
+            bus: if q35 { DiskBus::Sata } else { DiskBus::Ide },
+            unit: 0,
+            cache: None,
+            io: None,
+            discard: None,
+            readonly: true,
+            shareable: false,
+            serial: None,
+            boot_order: None,
+            install_media: true,
+        }
+    }
+}
+
 /// The host side of a NIC, decided.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GuestNicBackend {
