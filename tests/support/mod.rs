@@ -195,26 +195,46 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         // Nothing a test started may outlive it: supervisors first, so they
-        // do not restart anything, then QEMU.
-        let Ok(guests) = std::fs::read_dir(self.path().join("run")) else {
-            return;
-        };
-        for guest in guests.flatten() {
+        // start nothing new, then every QEMU and swtpm whose command line
+        // names this world's folder (also one started a moment ago, whose
+        // pid no file holds yet).
+        let guests = std::fs::read_dir(self.path().join("run"))
+            .into_iter()
+            .flatten()
+            .flatten();
+        for guest in guests {
             let status =
                 std::fs::read_to_string(guest.path().join("status.json")).unwrap_or_default();
             let status: serde_json::Value = serde_json::from_str(&status).unwrap_or_default();
-            for key in ["supervisor", "qemu"] {
-                if let Some(pid) = status.get(key).and_then(|p| p.as_i64()) {
-                    kill(pid as i32);
-                }
-            }
-            if let Ok(pid) = std::fs::read_to_string(guest.path().join("qemu.pid")) {
-                if let Ok(pid) = pid.trim().parse() {
-                    kill(pid);
-                }
+            if let Some(pid) = status.get("supervisor").and_then(|p| p.as_i64()) {
+                kill(pid as i32);
             }
         }
+        let root = self.path().to_string_lossy().into_owned();
+        for _ in 0..3 {
+            for pid in processes_naming(&root) {
+                kill(pid);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
+}
+
+/// The processes whose command line contains `text`, this one excluded.
+fn processes_naming(text: &str) -> Vec<i32> {
+    let own = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| *pid != own)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|cmdline| String::from_utf8_lossy(&cmdline).contains(text))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 /// SIGKILL, for cleanup.
