@@ -139,13 +139,20 @@ pub fn run(argv: Vec<String>) -> Result<Outcome, InstallError> {
 /// virt-install's hidden `--test-media-detection MEDIA`: print the OS the
 /// install media is detected as, or nothing when none matches.
 fn detect_media(media: &str) -> Result<Outcome, InstallError> {
-    if std::path::Path::new(media).is_dir() || media.contains("://") {
-        // TODO(#7): detect the OS of install trees and URLs.
+    if media.contains("://") {
         return Err(InstallError::Spec(crate::spec::SpecError::Unsupported {
-            options: vec![format!("--test-media-detection {media} (an install tree)")],
+            options: vec![format!("--test-media-detection {media} (a URL)")],
         }));
     }
     let db = OsDb::load();
+    if std::path::Path::new(media).is_dir() {
+        let mut warnings = Vec::new();
+        if let Some(os) = crate::spec::detect_tree(std::path::Path::new(media), &db, &mut warnings)
+        {
+            println!("{}", os.id);
+        }
+        return Ok(Outcome::Printed);
+    }
     match db.detect_media(std::path::Path::new(media)) {
         Ok(Some(os)) => println!("{}", os.id),
         Ok(None) => {}

@@ -259,6 +259,9 @@ impl Corpus {
         for name in [common::FIRMWARE_CODE, common::FIRMWARE_VARS] {
             common::sparse_file(&sandbox.cwd().join(name), 64 << 10);
         }
+        // `--initrd-inject virt-install` injects the script itself, from the
+        // top of virt-manager's checkout.
+        fs::write(sandbox.cwd().join("virt-install"), "#!/usr/bin/python3\n").expect("script");
 
         let folders: BTreeSet<&str> = FOLDER_PLACEHOLDERS
             .iter()

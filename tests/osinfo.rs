@@ -212,3 +212,35 @@ fn the_database_decides_the_devices() {
     assert!(stdout.contains("ide-hd"), "{stdout}");
     assert!(stdout.contains("e1000"), "{stdout}");
 }
+
+#[test]
+fn install_trees_are_detected_from_treeinfo_and_disk_info() {
+    if !database_installed() {
+        return;
+    }
+    let world = World::new();
+    let cases = [
+        (
+            ".treeinfo",
+            "[general]\nfamily = Fedora\nversion = 36\narch = x86_64\n",
+            "fedora36",
+        ),
+        (
+            ".disk/info",
+            "Debian GNU/Linux 11.5.0 \"Bullseye\" - Official amd64",
+            "debian11",
+        ),
+    ];
+    for (index, (file, text, want)) in cases.into_iter().enumerate() {
+        let tree = world.path().join(format!("tree{index}"));
+        let path = tree.join(file);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("folder");
+        std::fs::write(&path, text).expect("file");
+        let output = world
+            .install(&["--test-media-detection", tree.to_str().expect("utf-8")])
+            .output()
+            .expect("run");
+        let (stdout, _) = expect_code(&output, 0);
+        assert_eq!(stdout.trim(), want, "{text}");
+    }
+}

@@ -28,6 +28,7 @@ pub use graphics::{Graphics, GraphicsKind, Input, InputBus, InputKind, Listen, V
 pub use location::{KernelFiles, KernelOptions, Location, MediaSource};
 pub use machine::{Cpu, CpuMode, Memory, Vcpus, VirtType};
 pub use network::{Nic, NicBackend, PortForward, Proto};
+pub use os::detect_tree;
 
 use crate::cli::InstallArgs;
 use crate::osinfo::{OsDb, OsInfo};

@@ -101,6 +101,15 @@ pub fn select(
         },
         _ => None,
     };
+    let detected = match (detected, request.detect, install) {
+        (None, true, Install::Location(location)) if location.path.is_dir() => {
+            detect_tree(&location.path, db, warnings)
+        }
+        (None, true, Install::Location(location)) if location.path.is_file() => {
+            detect_iso_tree(&location.path, db, warnings)
+        }
+        (detected, ..) => detected,
+    };
     if let Some(os) = detected {
         warnings.push(format!("Detected OS '{}' from the install media", os.id));
         return Ok(generic_warning(os, warnings));
@@ -189,12 +198,109 @@ fn required_message(install: &Install, db: &OsDb) -> String {
          --osinfo detect=on,require=off\n\n\
          Or export VIRTINSTALL_OSINFO_DISABLE_REQUIRE=1",
     );
-    if matches!(install, Install::Location(_)) {
-        // virt-install would also read the tree's .treeinfo or
-        // .disk/info. TODO(#5): detect the OS from the install tree.
-        text.push_str("\n\nDetecting the OS from a --location install tree is not supported yet.");
-    }
     text
+}
+
+/// The OS of an install tree, from its `.treeinfo` (Fedora, RHEL, CentOS,
+/// openSUSE) or its `.disk/info` (Debian, Ubuntu), as virt-install reads
+/// them; the name found is resolved like a given one.
+pub fn detect_tree(tree: &Path, db: &OsDb, warnings: &mut Vec<String>) -> Option<OsInfo> {
+    detect_from(
+        |file| std::fs::read_to_string(tree.join(file)).ok(),
+        db,
+        warnings,
+    )
+}
+
+/// The same for an install tree inside an ISO, read natively.
+fn detect_iso_tree(iso: &Path, db: &OsDb, warnings: &mut Vec<String>) -> Option<OsInfo> {
+    let mut image = crate::media::iso9660::Iso::open(iso).ok()?;
+    let mut read = |file: &str| {
+        let entry = image.find(file).ok()??;
+        let mut bytes = Vec::new();
+        image.copy(&entry, &mut bytes).ok()?;
+        String::from_utf8(bytes).ok()
+    };
+    let files: Vec<(&str, Option<String>)> = [".treeinfo", "treeinfo", ".disk/info"]
+        .into_iter()
+        .map(|file| (file, read(file)))
+        .collect();
+    detect_from(
+        |file| {
+            files
+                .iter()
+                .find(|(name, _)| *name == file)
+                .and_then(|(_, text)| text.clone())
+        },
+        db,
+        warnings,
+    )
+}
+
+/// Names the OS from the tree's files, read by `read`, and resolves it.
+fn detect_from(
+    read: impl Fn(&str) -> Option<String>,
+    db: &OsDb,
+    warnings: &mut Vec<String>,
+) -> Option<OsInfo> {
+    let treeinfo = read(".treeinfo").or_else(|| read("treeinfo"));
+    let name = treeinfo
+        .as_deref()
+        .and_then(treeinfo_name)
+        .or_else(|| read(".disk/info").as_deref().and_then(disk_info_name))?;
+    let resolved = db.resolve(&name).ok()?;
+    warnings.extend(resolved.warnings);
+    Some(resolved.os)
+}
+
+/// `family` and `version` of `[general]` (or `name`/`version` of
+/// `[release]`), as an osinfo short id.
+fn treeinfo_name(text: &str) -> Option<String> {
+    let mut section = String::new();
+    let (mut family, mut version) = (None, None);
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim().to_string());
+        match (section.as_str(), key) {
+            ("general", "family") | ("release", "name") => family = Some(value),
+            ("general", "version") | ("release", "version") => version = Some(value),
+            _ => {}
+        }
+    }
+    let (family, version) = (family?, version?);
+    const FAMILIES: &[(&str, &str)] = &[
+        ("Red Hat Enterprise Linux", "rhel"),
+        ("RHEL", "rhel"),
+        ("CentOS Stream", "centos-stream"),
+        ("CentOS", "centos"),
+        ("Fedora", "fedora"),
+        ("openSUSE Leap", "opensuse"),
+    ];
+    let prefix = FAMILIES.iter().find(|(name, _)| family.contains(name))?.1;
+    Some(format!("{prefix}{version}"))
+}
+
+/// `Debian GNU/Linux 11.5.0 ...` or `Ubuntu 22.04.1 LTS ...`, the first
+/// line of `.disk/info`, as an osinfo short id.
+fn disk_info_name(text: &str) -> Option<String> {
+    let line = text.lines().next()?;
+    let version = line
+        .split_whitespace()
+        .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))?;
+    let parts: Vec<&str> = version.split('.').collect();
+    if line.starts_with("Debian") {
+        return Some(format!("debian{}", parts.first()?));
+    }
+    if line.starts_with("Ubuntu") {
+        return Some(format!("ubuntu{}.{}", parts.first()?, parts.get(1)?));
+    }
+    None
 }
 
 /// Fills memory, vCPUs and a disk from the OS where the user gave none,
@@ -230,5 +336,48 @@ pub fn defaults(
         memory_mib,
         vcpus,
         disk_gib,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_trees_name_their_os() {
+        let cases: [(&str, &str, Option<&str>); 5] = [
+            (
+                ".treeinfo",
+                "[general]\nfamily = Fedora\nversion = 17\narch = x86_64\n",
+                Some("fedora17"),
+            ),
+            (
+                ".treeinfo",
+                "[release]\nname = Red Hat Enterprise Linux\nversion = 9.4\n",
+                Some("rhel9.4"),
+            ),
+            (
+                ".disk/info",
+                "Debian GNU/Linux 11.5.0 \"Bullseye\" - Official amd64 NETINST",
+                Some("debian11"),
+            ),
+            (
+                ".disk/info",
+                "Ubuntu-Server 22.04.1 LTS \"Jammy Jellyfish\"",
+                Some("ubuntu22.04"),
+            ),
+            (
+                ".disk/info",
+                "Ubuntu 22.04.1 LTS \"Jammy Jellyfish\" - Release amd64",
+                Some("ubuntu22.04"),
+            ),
+        ];
+        for (file, text, want) in cases {
+            let name = match file {
+                ".treeinfo" => treeinfo_name(text),
+                _ => disk_info_name(text),
+            };
+            assert_eq!(name.as_deref(), want, "{text}");
+        }
     }
 }
