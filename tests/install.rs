@@ -9,15 +9,11 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
-fn line<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    small(extra)
-}
-
 #[test]
 fn direct_kernel_boot_shows_the_kernel_arguments() {
     let world = World::new();
     let boot = kernel_boot("qvirt.test=direct,boot quiet");
-    let args = line(&[
+    let args = small(&[
         "--name", "k", "--osinfo", "generic", "--disk", "none", "--boot", &boot,
     ]);
     let output = world.install(&args).output().expect("run");
@@ -40,7 +36,7 @@ fn cdrom_install_reboots_into_the_installed_disk() {
     let world = World::new();
     let iso = guest().join("guest.iso");
     let iso = iso.to_str().expect("utf-8");
-    let args = line(&[
+    let args = small(&[
         "--name", "inst", "--cdrom", iso, "--disk", "size=1", "--osinfo", "generic",
     ]);
     let output = world.install(&args).output().expect("run");
@@ -89,7 +85,7 @@ fn noautoconsole_returns_at_once_and_the_restart_still_happens() {
     let world = World::new();
     let iso = guest().join("guest.iso");
     let iso = iso.to_str().expect("utf-8");
-    let args = line(&[
+    let args = small(&[
         "--name",
         "bg",
         "--cdrom",
@@ -122,7 +118,7 @@ fn import_boots_the_installed_image() {
     std::fs::copy(guest().join("disk.qcow2"), &disk).expect("copy the image");
     let before = std::fs::metadata(&disk).expect("stat").len();
     let path = format!("path={}", disk.display());
-    let args = line(&[
+    let args = small(&[
         "--name",
         "imp",
         "--import",
@@ -153,7 +149,7 @@ fn every_disk_and_nic_asked_for_is_there() {
     let second = world.path().join("second.qcow2");
     let second = format!("path={},size=0.5", second.display());
     let boot = kernel_boot("");
-    let args = line(&[
+    let args = small(&[
         "--name",
         "many",
         "--osinfo",
@@ -186,7 +182,7 @@ fn every_disk_and_nic_asked_for_is_there() {
 #[test]
 fn a_missing_iso_leaves_nothing_behind() {
     let world = World::new();
-    let args = line(&[
+    let args = small(&[
         "--name",
         "noiso",
         "--cdrom",
@@ -243,7 +239,7 @@ fn a_name_in_use_is_refused_and_changes_nothing() {
     let before = std::fs::read(&image).expect("the first guest's disk");
     let definition = std::fs::read(world.state_dir("taken").join("guest.json")).expect("def");
 
-    let args = line(&[
+    let args = small(&[
         "--name", "taken", "--osinfo", "generic", "--disk", "size=2", "--import",
     ]);
     let output = world.install(&args).output().expect("run");
@@ -268,7 +264,7 @@ fn a_name_in_use_is_refused_and_changes_nothing() {
 fn ctrl_c_while_waiting_leaves_the_guest_running() {
     let world = World::new();
     let boot = kernel_boot("qvirt.stay=1");
-    let args = line(&[
+    let args = small(&[
         "--name",
         "wait",
         "--osinfo",
@@ -309,7 +305,7 @@ fn qemu_killed_during_the_install_removes_what_the_run_made() {
     let world = World::new();
     let iso = guest().join("guest.iso");
     let iso = iso.to_str().expect("utf-8");
-    let args = line(&[
+    let args = small(&[
         "--name",
         "killed",
         "--cdrom",
@@ -349,7 +345,7 @@ fn qemu_killed_during_the_install_removes_what_the_run_made() {
 fn a_transient_guest_leaves_no_definition() {
     let world = World::new();
     let boot = kernel_boot("");
-    let args = line(&[
+    let args = small(&[
         "--name",
         "once",
         "--osinfo",
@@ -445,7 +441,7 @@ fn a_disk_another_guest_uses_is_refused() {
     std::fs::copy(guest().join("disk.qcow2"), &disk).expect("image");
     let path = format!("path={}", disk.display());
     // --noreboot with --import defines the guest without starting it.
-    let first = line(&[
+    let first = small(&[
         "--name",
         "first",
         "--import",
@@ -463,7 +459,7 @@ fn a_disk_another_guest_uses_is_refused() {
     );
     assert_eq!(world.qemu_pid("first"), None, "and not started");
 
-    let second = line(&[
+    let second = small(&[
         "--name",
         "second",
         "--import",
@@ -486,7 +482,7 @@ fn a_disk_another_guest_uses_is_refused() {
 fn destroy_on_exit_without_a_console_stops_the_guest_at_once() {
     let world = World::new();
     let boot = kernel_boot("qvirt.stay=1");
-    let args = line(&[
+    let args = small(&[
         "--name",
         "brief",
         "--osinfo",
