@@ -165,6 +165,24 @@ impl GuestDirs {
         self.runtime.join("supervisor.sock")
     }
 
+    /// The sockets QEMU serves for the guest: both monitors and the
+    /// serial console.
+    pub fn sockets(&self) -> [PathBuf; 3] {
+        [
+            self.qmp_socket(),
+            self.supervisor_socket(),
+            self.console_socket(),
+        ]
+    }
+
+    /// Everything in the runtime folder that belongs to one run of QEMU,
+    /// and goes when it ends: the sockets, the pid and the status.
+    pub fn run_files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.pid_file(), self.status_file()];
+        files.extend(self.sockets());
+        files
+    }
+
     /// What the supervisor last reported about the guest.
     pub fn status_file(&self) -> PathBuf {
         self.runtime.join("status.json")

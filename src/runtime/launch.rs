@@ -194,11 +194,7 @@ pub fn spawn(
     dirs: &GuestDirs,
     fds: &[(OwnedFd, i32)],
 ) -> Result<Running, LaunchError> {
-    for socket in [
-        dirs.qmp_socket(),
-        dirs.supervisor_socket(),
-        dirs.console_socket(),
-    ] {
+    for socket in dirs.sockets() {
         crate::runtime::state::remove_file(&socket);
     }
     let log_path = dirs.qemu_log();
@@ -321,11 +317,7 @@ fn inherit_fds(
 /// Sockets are for the guest's owner only.
 fn restrict_sockets(dirs: &GuestDirs) {
     use std::os::unix::fs::PermissionsExt as _;
-    for socket in [
-        dirs.qmp_socket(),
-        dirs.supervisor_socket(),
-        dirs.console_socket(),
-    ] {
+    for socket in dirs.sockets() {
         let _ = std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600));
     }
 }

@@ -112,13 +112,7 @@ fn clean_stale(dirs: &GuestDirs) {
     if state::is_locked(dirs) {
         return;
     }
-    for file in [
-        dirs.pid_file(),
-        dirs.status_file(),
-        dirs.qmp_socket(),
-        dirs.supervisor_socket(),
-        dirs.console_socket(),
-    ] {
+    for file in dirs.run_files() {
         state::remove_file(&file);
     }
 }

@@ -435,13 +435,7 @@ fn watch(running: &mut Running, stop: &AtomicBool) -> Ending {
 
 /// Runtime files go with the guest; a transient guest goes entirely.
 fn finish(dirs: &GuestDirs, definition: &Definition) {
-    for file in [
-        dirs.pid_file(),
-        dirs.status_file(),
-        dirs.qmp_socket(),
-        dirs.supervisor_socket(),
-        dirs.console_socket(),
-    ] {
+    for file in dirs.run_files() {
         state::remove_file(&file);
     }
     if definition.transient {
