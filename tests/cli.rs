@@ -139,6 +139,15 @@ const CASES: &[Case] = &[
         stderr: &[],
     },
     Case {
+        what: "a current memory below the size with no balloon to take it back is said",
+        line: "--name a --memory memory=512,currentMemory=256 --osinfo debian11 --import \
+               --disk noble.qcow2 --memballoon none --print-qemu",
+        env: &[],
+        code: 0,
+        stdout: &[" -m 'size=512M' "],
+        stderr: &["the guest has no memory balloon, so it starts with all 512 MiB, not 256"],
+    },
+    Case {
         what: "--virt-type kvm without KVM is an error, not a fallback",
         line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2 \
                --virt-type kvm",

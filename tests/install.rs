@@ -508,3 +508,48 @@ fn destroy_on_exit_without_a_console_stops_the_guest_at_once() {
     let (stdout, _) = expect_code(&output, 0);
     assert!(stdout.contains("\"shut-off\""), "{stdout}");
 }
+
+#[test]
+fn current_memory_is_taken_back_by_the_balloon() {
+    let world = World::new();
+    let boot = kernel_boot("qvirt.stay=1");
+    // libvirt's <memory> 384 MiB and <currentMemory> 256 MiB; linux2022
+    // has the virtio balloon driver.
+    let args = [
+        "--name",
+        "mem",
+        "--memory",
+        "memory=384,currentMemory=256",
+        "--virt-type",
+        "qemu",
+        "--graphics",
+        "none",
+        "--osinfo",
+        "linux2022",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+    ];
+    let output = world.install(&args).output().expect("run");
+    expect_code(&output, 0);
+    world.wait_for_marker("mem", "QVIRT-GUEST DONE");
+
+    let args = std::fs::read_to_string(world.state_dir("mem").join("guest.json")).expect("def");
+    assert!(
+        args.contains("size=384M"),
+        "QEMU gets the whole size: {args}"
+    );
+    let actual = || {
+        let output = world
+            .qvirt(&["qmp", "mem", "query-balloon"])
+            .output()
+            .expect("qvirt qmp");
+        let reply: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+        reply["actual"].as_u64()
+    };
+    world.wait_until("the guest to give 128 MiB back", || {
+        actual() == Some(256 << 20)
+    });
+}

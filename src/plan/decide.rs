@@ -73,6 +73,15 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         ));
     }
 
+    // The balloon where the OS has its driver (virt-install's rule).
+    let balloon = spec.balloon && spec.os.virtio_balloon;
+    if let (Some(current), false) = (spec.memory.balloon_target_mib(), balloon) {
+        warnings.push(format!(
+            "the guest has no memory balloon, so it starts with all {} MiB, not {current}",
+            spec.memory.size_mib()
+        ));
+    }
+
     let guest = Guest {
         uuid: uuid(ctx),
         name,
@@ -92,8 +101,7 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         inputs: spec.inputs.clone(),
         chardevs,
         usb3: spec.os.usb3,
-        // The balloon where the OS has its driver (virt-install's rule).
-        balloon: spec.balloon && spec.os.virtio_balloon,
+        balloon,
         rng,
         boot: absolute_boot(&spec.boot),
         install_boot,

@@ -338,6 +338,12 @@ fn start_guest(
         let arguments = json!({ "protocol": protocol, "password": password });
         qmp.execute_raw("set_password", Some(arguments))?;
     }
+    // libvirt's <currentMemory>: the balloon takes the rest back before
+    // the guest first runs.
+    let guest = &definition.guest;
+    if let Some(target) = guest.memory.balloon_target_mib().filter(|_| guest.balloon) {
+        qmp.execute_raw("balloon", Some(json!({ "value": target << 20 })))?;
+    }
     let display = display_address(qmp, graphics.kind);
     qmp.execute_raw("cont", None)?;
     Ok(display)

@@ -45,6 +45,7 @@ base    virtio_pci
 storage virtio_blk virtio_scsi ata_piix ahci nvme sd_mod sr_mod isofs
 net     virtio_net e1000 e1000e
 input   button evdev virtio_console
+memory  virtio_balloon
 '
 
 KERNEL_META=linux-image-amd64     # its Depends: names the real kernel package
