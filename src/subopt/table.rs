@@ -25,6 +25,23 @@ const CHARDEV_ALIASES: &str = concat!(
     "target_type=target.type char_type=type",
 );
 
+/// The keys every device option shares.
+const DEVICE: &[Common] = &[
+    Common::Address,
+    Common::Alias,
+    Common::Xpath,
+    Common::ClearXml,
+];
+
+/// [`DEVICE`] and the virtio driver keys.
+const VIRTIO_DEVICE: &[Common] = &[
+    Common::Address,
+    Common::Alias,
+    Common::Virtio,
+    Common::Xpath,
+    Common::ClearXml,
+];
+
 /// The table, one entry per option, by its long name without dashes.
 pub(super) const TABLE: &[OptionTable] = &[
     OptionTable {
@@ -167,13 +184,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "source_volume=source.volume target=target.dev removable=target.removable ",
             "rotation_rate=target.rotation_rate",
         ),
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "network",
@@ -205,13 +216,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "virtualport_typeidversion=virtualport.parameters.typeidversion ",
             "virtualport_type=virtualport.type",
         ),
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "graphics",
@@ -228,12 +233,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "mouse_mode=mouse.mode passwd=password passwdValidTo=passwordValidTo ",
             "streaming_mode=streaming.mode tlsport=tlsPort",
         ),
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "controller",
@@ -245,13 +245,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "target.node target.port type vectors",
         ),
         aliases: "driver_queues=driver.queues master=master.startport",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "input",
@@ -261,61 +255,35 @@ pub(super) const TABLE: &[OptionTable] = &[
             "type",
         ),
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "serial",
         positional: &["type"],
         keys: CHARDEV_KEYS,
         aliases: CHARDEV_ALIASES,
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "parallel",
         positional: &["type"],
         keys: CHARDEV_KEYS,
         aliases: CHARDEV_ALIASES,
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "channel",
         positional: &["type"],
         keys: CHARDEV_KEYS,
         aliases: CHARDEV_ALIASES,
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "console",
         positional: &["type"],
         keys: CHARDEV_KEYS,
         aliases: CHARDEV_ALIASES,
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "hostdev",
@@ -325,12 +293,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "source.startupPolicy type",
         ),
         aliases: "boot_order=boot.order driver_name=driver.name rom_bar=rom.bar",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "filesystem",
@@ -344,25 +307,14 @@ pub(super) const TABLE: &[OptionTable] = &[
             "type",
         ),
         aliases: "mode=accessmode",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "sound",
         positional: &["model"],
         keys: "audio.id codecN.type model multichannel streams",
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "audio",
@@ -376,12 +328,7 @@ pub(super) const TABLE: &[OptionTable] = &[
         positional: &["model"],
         keys: "action model",
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "video",
@@ -394,13 +341,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "accel3d=model.acceleration.accel3d heads=model.heads ram=model.ram ",
             "model=model.type vgamem=model.vgamem vram=model.vram vram64=model.vram64",
         ),
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "smartcard",
@@ -413,12 +354,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "source.seclabelN.relabel? source.service source.slave source.tls? type",
         ),
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "redirdev",
@@ -431,25 +367,14 @@ pub(super) const TABLE: &[OptionTable] = &[
             "source.seclabelN.relabel? source.service source.slave source.tls? type",
         ),
         aliases: "boot_order=boot.order",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "memballoon",
         positional: &["model"],
         keys: "autodeflate? freePageReporting? model stats.period",
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "tpm",
@@ -462,12 +387,7 @@ pub(super) const TABLE: &[OptionTable] = &[
             "backend.source.type backend.type backend.version model",
         ),
         aliases: "path=backend.device.path type=backend.type version=backend.version",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "rng",
@@ -490,37 +410,21 @@ pub(super) const TABLE: &[OptionTable] = &[
             "backend_service=backend.source.service backend_type=backend.type ",
             "rate_bytes=rate.bytes rate_period=rate.period",
         ),
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "panic",
         positional: &["model"],
         keys: "model",
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "shmem",
         positional: &["name"],
         keys: "model.type msi.ioeventfd msi.vectors name role server.path size size.unit",
         aliases: "",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "memdev",
@@ -536,25 +440,14 @@ pub(super) const TABLE: &[OptionTable] = &[
             "source_path=source.path target_label_size=target.label_size ",
             "target_node=target.node target_size=target.size",
         ),
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: DEVICE,
     },
     OptionTable {
         option: "vsock",
         positional: &["model"],
         keys: "cid.address cid.auto? model",
         aliases: "cid=cid.address auto_cid=cid.auto",
-        common: &[
-            Common::Address,
-            Common::Alias,
-            Common::Virtio,
-            Common::Xpath,
-            Common::ClearXml,
-        ],
+        common: VIRTIO_DEVICE,
     },
     OptionTable {
         option: "iommu",
