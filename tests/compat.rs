@@ -654,7 +654,7 @@ fn summary(counts: &BTreeMap<(String, Outcome), usize>) -> String {
     let compare_failing = refused("compare");
     format!(
         "compat: {}; {}{}; invalid {} refused ({} in virt-install's words), \
-         {} accepted by --dry-run as virt-install does, {} known gaps",
+         {} accepted by --dry-run as virt-install does, {} known gap{}",
         parsed("valid"),
         parsed("compare"),
         if compare_failing > 0 {
@@ -666,6 +666,11 @@ fn summary(counts: &BTreeMap<(String, Outcome), usize>) -> String {
         count("invalid", Outcome::RefusedInWords),
         count("invalid", Outcome::RunTimeOnly),
         count("invalid", Outcome::KnownGap),
+        if count("invalid", Outcome::KnownGap) == 1 {
+            ""
+        } else {
+            "s"
+        },
     )
 }
 
