@@ -139,6 +139,29 @@ const CASES: &[Case] = &[
         stderr: &[],
     },
     Case {
+        what: "what is asked for stays: current vCPUs, video without a display, a balloon",
+        line: "--name a --memory 512 --osinfo win10 --import --disk none --network none \
+               --vcpus 4,vcpu.current=2 --graphics none --video virtio --memballoon virtio \
+               --print-qemu",
+        env: &[],
+        code: 0,
+        stdout: &[
+            " -smp '2,maxcpus=4' ",
+            " -device 'virtio-vga,id=video0' ",
+            " -device 'virtio-balloon-pci,",
+        ],
+        stderr: &[],
+    },
+    Case {
+        what: "a second display is refused by name, not dropped",
+        line: "--name a --memory 512 --osinfo debian11 --import --disk none \
+               --graphics vnc,password=x --graphics spice",
+        env: &[],
+        code: 1,
+        stdout: &[],
+        stderr: &["more than one --graphics is not supported yet"],
+    },
+    Case {
         what: "a current memory below the size with no balloon to take it back is said",
         line: "--name a --memory memory=512,currentMemory=256 --osinfo debian11 --import \
                --disk noble.qcow2 --memballoon none --print-qemu",

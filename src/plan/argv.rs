@@ -581,7 +581,8 @@ fn chardevs(b: &mut Builder, guest: &Guest) {
 fn graphics(b: &mut Builder, guest: &Guest) {
     let graphics = &guest.graphics;
     match graphics.kind {
-        GraphicsKind::None => return,
+        // No display, but a video device asked for is still there.
+        GraphicsKind::None => return video(b, guest),
         GraphicsKind::Vnc => {
             let mut value = match &graphics.listen {
                 Listen::None => "none".to_string(),

@@ -73,8 +73,9 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
         ));
     }
 
-    // The balloon where the OS has its driver (virt-install's rule).
-    let balloon = spec.balloon && spec.os.virtio_balloon;
+    // By default a balloon where the OS has its driver (virt-install's
+    // rule); one asked for by model is always there.
+    let balloon = spec.balloon.unwrap_or(spec.os.virtio_balloon);
     if let (Some(current), false) = (spec.memory.balloon_target_mib(), balloon) {
         warnings.push(format!(
             "the guest has no memory balloon, so it starts with all {} MiB, not {current}",

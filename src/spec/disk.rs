@@ -32,16 +32,29 @@ pub enum DiskBus {
 }
 
 impl DiskBus {
+    const ALL: [DiskBus; 6] = [
+        DiskBus::Virtio,
+        DiskBus::Sata,
+        DiskBus::Ide,
+        DiskBus::Scsi,
+        DiskBus::Usb,
+        DiskBus::Nvme,
+    ];
+
     fn parse(value: &str) -> Option<DiskBus> {
-        Some(match value {
-            "virtio" => DiskBus::Virtio,
-            "sata" => DiskBus::Sata,
-            "ide" => DiskBus::Ide,
-            "scsi" => DiskBus::Scsi,
-            "usb" => DiskBus::Usb,
-            "nvme" => DiskBus::Nvme,
-            _ => return None,
-        })
+        DiskBus::ALL.into_iter().find(|bus| bus.name() == value)
+    }
+
+    /// The name `bus=` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            DiskBus::Virtio => "virtio",
+            DiskBus::Sata => "sata",
+            DiskBus::Ide => "ide",
+            DiskBus::Scsi => "scsi",
+            DiskBus::Usb => "usb",
+            DiskBus::Nvme => "nvme",
+        }
     }
 }
 
@@ -249,6 +262,14 @@ impl Disk {
             None => None,
         };
         if device == DiskDevice::Cdrom {
+            if let Some(bus @ (DiskBus::Virtio | DiskBus::Nvme)) = bus {
+                // libvirt's rule: a drive whose media can change sits on
+                // ide, sata, scsi or usb.
+                return Err(SpecError::Invalid(format!(
+                    "disk device type 'cdrom' is not supported on bus '{}'",
+                    bus.name()
+                )));
+            }
             readonly = true;
         }
         if io == Some(DiskIo::Native) && !matches!(cache, Some(Cache::None | Cache::Directsync)) {
@@ -321,6 +342,10 @@ mod tests {
             ("/a,perms=xx", "Unknown 'perms' value 'xx'"),
             ("/a,io=native", "io=native needs cache=none"),
             ("/a,bus=floppy", "Unknown bus 'floppy'"),
+            (
+                "/a.iso,device=cdrom,bus=virtio",
+                "disk device type 'cdrom' is not supported on bus 'virtio'",
+            ),
             ("/a,device=floppy", "not supported yet"),
             ("vol=pool/vol", "--disk vol is not supported yet"),
             ("pool=default,size=1", "--disk pool is not supported yet"),

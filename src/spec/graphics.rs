@@ -51,8 +51,9 @@ impl Graphics {
         }
     }
 
-    /// Reads `--graphics`; the last one wins, as QEMU has one display.
+    /// Reads `--graphics`.
     pub fn from_args(values: &[String]) -> Result<Graphics, SpecError> {
+        refuse_several("graphics", values)?;
         let mut graphics = Graphics::default_display();
         for mut opts in parse_all("graphics", values)? {
             if opts.is_none() {
@@ -144,8 +145,9 @@ pub enum VideoModel {
     None,
 }
 
-/// Reads `--video`; the last one wins.
+/// Reads `--video`.
 pub fn video_from_args(values: &[String]) -> Result<Option<VideoModel>, SpecError> {
+    refuse_several("video", values)?;
     let mut video = None;
     for mut opts in parse_all("video", values)? {
         if opts.is_none() {
@@ -254,6 +256,17 @@ pub fn inputs_from_args(values: &[String]) -> Result<Option<Vec<Input>>, SpecErr
     Ok(Some(inputs))
 }
 
+/// virt-install makes a device of every `--OPTION`; qvirt has one display
+/// and one video device so far.
+fn refuse_several(option: &str, values: &[String]) -> Result<(), SpecError> {
+    match values.len() {
+        0 | 1 => Ok(()),
+        _ => Err(SpecError::Unsupported {
+            options: vec![format!("more than one --{option}")],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,8 +336,13 @@ mod tests {
 
     #[test]
     fn video_models() {
-        let video = video_from_args(&["virtio".into(), "model=qxl".into()]).expect("parses");
+        let video = video_from_args(&["model=qxl".into()]).expect("parses");
         assert_eq!(video, Some(VideoModel::Qxl));
         assert!(video_from_args(&["foo".into()]).is_err());
+        let several = video_from_args(&["virtio".into(), "qxl".into()]).expect_err("refused");
+        assert_eq!(
+            several.to_string(),
+            "more than one --video is not supported yet"
+        );
     }
 }

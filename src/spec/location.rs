@@ -216,9 +216,24 @@ pub(super) fn kernel_install(
         (None, None, _) => None,
     };
 
+    let media = match &method {
+        Some(Install::Cdrom(_)) => Some("--cdrom"),
+        Some(Install::Pxe) => Some("--pxe"),
+        Some(Install::Location(_)) => Some("--location"),
+        _ => None,
+    };
+    if let (Some(media), true) = (media, install.as_ref().is_some_and(|i| i.no_install)) {
+        // virt-install then boots the media as the guest's system, as
+        // --livecd does.
+        return Err(SpecError::Unsupported {
+            options: vec![format!("--install no_install=yes with {media}")],
+        });
+    }
+
     let kernel_boot = matches!(method, Some(Install::Location(_) | Install::Kernel(_)));
     let extra_args = &args.install.extra_args;
-    if !extra_args.is_empty() && !kernel_boot {
+    let kernel_args = install.as_ref().is_some_and(|i| i.kernel_args.is_some());
+    if (!extra_args.is_empty() || kernel_args) && !kernel_boot {
         return Err(SpecError::Invalid(
             "Kernel arguments are only supported with location or kernel installs.".into(),
         ));
@@ -273,7 +288,15 @@ mod tests {
 
     #[test]
     fn virt_install_words() {
-        let cases: [(&[&str], &str); 6] = [
+        let cases: [(&[&str], &str); 8] = [
+            (
+                &["--cdrom", "x.iso", "--install", "kernel_args=inst.ks=x"],
+                "Kernel arguments are only supported with location or kernel installs.",
+            ),
+            (
+                &["--cdrom", "x.iso", "--install", "no_install=yes"],
+                "--install no_install=yes with --cdrom is not supported yet",
+            ),
             (
                 &["--location", "kernel=foo,initrd=bar"],
                 "location kernel/initrd may only be specified with a location URL/path",
@@ -357,8 +380,6 @@ mod tests {
         assert_eq!(options.cmdline.as_deref(), Some("quiet"));
         assert!(options.overwrite);
 
-        let (method, _) = run(&["--pxe", "--install", "no_install=yes"]).expect("parses");
-        assert_eq!(method, Some(Install::Pxe));
         let (method, _) = run(&["--install", "no_install=yes"]).expect("parses");
         assert_eq!(method, Some(Install::Import));
         let (method, _) = run(&["--install", "bootdev=network"]).expect("parses");

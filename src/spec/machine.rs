@@ -117,12 +117,19 @@ impl Vcpus {
             if opts.is_none() {
                 continue;
             }
-            let count = opts.take_parsed::<u32>("vcpu")?;
+            // `vcpus=` is an old name of `vcpu=`.
+            let count = opts
+                .take_parsed::<u32>("vcpu")?
+                .or(opts.take_parsed::<u32>("vcpus")?);
             let current = opts.take_parsed::<u32>("vcpu.current")?;
             let max = opts.take_parsed::<u32>("maxvcpus")?;
-            let total = opts.take_parsed::<u32>("vcpus")?;
-            // `--vcpus N,maxvcpus=M`: N now, M at most.
-            vcpus.count = current.or(count).or(total).or(vcpus.count);
+            // `--vcpus N,maxvcpus=M` and `--vcpus M,vcpu.current=N`: N now,
+            // M at most (libvirt's `<vcpu current='N'>M</vcpu>`).
+            let max = match current {
+                Some(_) => max.or(count),
+                None => max,
+            };
+            vcpus.count = current.or(count).or(vcpus.count);
             vcpus.max = max.or(vcpus.max);
             for (key, slot) in [
                 ("sockets", &mut vcpus.sockets),
@@ -285,8 +292,27 @@ impl Cpu {
             }
             let model = opts.take("model");
             let mode = opts.take("mode");
-            if let Some(mode) = mode.as_deref().or(model.as_deref()) {
-                cpu.mode = cpu_mode(mode, warnings);
+            // libvirt's mode=custom is the one that takes a model.
+            let chosen = match (mode.as_deref(), model.as_deref()) {
+                (Some("custom"), None) => {
+                    return Err(SpecError::Value {
+                        option: "cpu",
+                        raw: opts.raw().to_string(),
+                        reason: "mode=custom needs a model=".into(),
+                    });
+                }
+                (Some("custom") | None, model) => model,
+                (Some(mode), None) => Some(mode),
+                (Some(mode), Some(model)) => {
+                    return Err(SpecError::Value {
+                        option: "cpu",
+                        raw: opts.raw().to_string(),
+                        reason: format!("model={model} goes with mode=custom, not mode={mode}"),
+                    });
+                }
+            };
+            if let Some(name) = chosen {
+                cpu.mode = cpu_mode(name, warnings);
             }
             for flag in opts.take_flags() {
                 let (name, on) = match flag.split_at(1) {
@@ -450,6 +476,17 @@ mod tests {
         let vcpus = Vcpus::from_args(&strings(&["sockets=2,cores=2,threads=1"])).expect("parses");
         assert_eq!(vcpus.current(), 4);
         assert!(Vcpus::from_args(&strings(&["8,maxvcpus=4"])).is_err());
+        // The count and the current count: the count is the maximum.
+        for raw in ["4,vcpu.current=2", "vcpus=4,vcpu.current=2", "2,maxvcpus=4"] {
+            let v = Vcpus::from_args(&strings(&[raw])).expect(raw);
+            assert_eq!((v.current(), v.max), (2, Some(4)), "{raw}");
+        }
+        assert_eq!(
+            Vcpus::from_args(&strings(&["vcpus=6"]))
+                .expect("old name")
+                .current(),
+            6
+        );
 
         // Missing members: cores first, then sockets, one die, threads.
         let cases: [(&str, [u32; 4]); 4] = [
@@ -481,6 +518,15 @@ mod tests {
             Cpu::from_args(&strings(&["Skylake-Server,+vmx,-hle"]), &mut warnings).expect("parses");
         assert_eq!(cpu.mode, CpuMode::Named("Skylake-Server".into()));
         assert_eq!(cpu.features, [("vmx".into(), true), ("hle".into(), false)]);
+        let cpu =
+            Cpu::from_args(&strings(&["mode=custom,model=EPYC"]), &mut warnings).expect("parses");
+        assert_eq!(cpu.mode, CpuMode::Named("EPYC".into()));
+        for bad in ["mode=custom", "mode=host-passthrough,model=EPYC"] {
+            assert!(
+                Cpu::from_args(&strings(&[bad]), &mut warnings).is_err(),
+                "{bad}"
+            );
+        }
         let cpu = Cpu::from_args(&strings(&["host"]), &mut warnings).expect("parses");
         assert_eq!(cpu.mode, CpuMode::HostModel);
         assert_eq!(warnings.len(), 1);

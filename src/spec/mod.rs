@@ -77,8 +77,9 @@ pub struct GuestSpec {
     /// `--serial` and `--console`; `None` means one console on the
     /// guest's first serial port.
     pub chardevs: Option<Vec<CharDevice>>,
-    /// `--memballoon`: whether the guest gets a virtio balloon.
-    pub balloon: bool,
+    /// `--memballoon`: whether the guest gets a virtio balloon; `None`
+    /// leaves it to the OS.
+    pub balloon: Option<bool>,
     /// `--rng`: the host source of a virtio RNG; `None` follows the OS.
     pub rng: Option<Rng>,
     /// `--tpm`: `None` follows the OS (Windows 11 gets one).
@@ -422,16 +423,17 @@ fn validate_name(name: &str) -> Result<String, SpecError> {
     Ok(name.to_string())
 }
 
-fn balloon_from_args(values: &[String]) -> Result<bool, SpecError> {
-    let mut balloon = true;
+fn balloon_from_args(values: &[String]) -> Result<Option<bool>, SpecError> {
+    let mut balloon = None;
     for mut opts in parse_all("memballoon", values)? {
         if opts.is_none() {
-            balloon = false;
+            balloon = Some(false);
             continue;
         }
         match opts.take("model").as_deref() {
-            None | Some("virtio") | Some("default") => balloon = true,
-            Some("none") => balloon = false,
+            None | Some("default") => balloon = None,
+            Some("virtio") => balloon = Some(true),
+            Some("none") => balloon = Some(false),
             Some(model) => {
                 return Err(SpecError::Unsupported {
                     options: vec![format!("--memballoon model={model}")],
