@@ -144,6 +144,12 @@ impl Roots {
     }
 }
 
+/// Whether `name` can name a guest: it must be usable as a folder name,
+/// as libvirt requires.
+pub fn is_valid_name(name: &str) -> bool {
+    !(name.is_empty() || name.contains('/') || name == "." || name == ".." || name.starts_with('-'))
+}
+
 /// The two folders that belong to one guest, and the files in them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestDirs {

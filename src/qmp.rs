@@ -15,7 +15,7 @@ use std::net::Shutdown;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
@@ -266,6 +266,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Whether every logged message is also printed on stderr (`--debug`).
+static ECHO: AtomicBool = AtomicBool::new(false);
+
+/// Prints every QMP message of this process on stderr too, as `--debug`
+/// asks.
+pub fn echo_to_stderr(on: bool) {
+    ECHO.store(on, Ordering::Relaxed);
+}
+
 /// The QMP log: one line per message, appended.
 struct Log {
     file: Mutex<File>,
@@ -299,6 +308,9 @@ impl Log {
             now.subsec_millis()
         );
         let _ = lock(&self.file).write_all(line.as_bytes());
+        if ECHO.load(Ordering::Relaxed) {
+            eprint!("debug: qmp {line}");
+        }
     }
 }
 

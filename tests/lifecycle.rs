@@ -46,9 +46,22 @@ fn the_whole_life_of_a_guest() {
     // Pause and go on; a raw QMP command; the command line; no display.
     qvirt(&world, &["suspend", "life"]);
     assert_eq!(state_of(&world, "life"), "paused");
+    // A reset while paused leaves QEMU in prelaunch, which is paused to
+    // virsh, and the JSON state stays a string.
+    qvirt(&world, &["reset", "life"]);
+    assert_eq!(state_of(&world, "life"), "paused");
     qvirt(&world, &["resume", "life"]);
     assert_eq!(state_of(&world, "life"), "running");
-    let (reply, _) = qvirt(&world, &["qmp", "life", "query-status"]);
+    let boots = |count: usize| {
+        let log = std::fs::read_to_string(world.console_log("life")).unwrap_or_default();
+        log.matches("QVIRT-GUEST DONE").count() >= count
+    };
+    world.wait_until("the boot after the reset", || boots(2));
+    let (reply, debug) = qvirt(&world, &["--debug", "qmp", "life", "query-status"]);
+    assert!(
+        debug.contains("debug: qmp") && debug.contains("query-status"),
+        "--debug shows the QMP messages: {debug}"
+    );
     let reply: serde_json::Value = serde_json::from_str(&reply).expect("JSON reply");
     assert_eq!(reply["status"], "running");
     let (args, _) = qvirt(&world, &["dumpargs", "life"]);
@@ -77,10 +90,7 @@ fn the_whole_life_of_a_guest() {
     assert!(!alive(pid));
 
     qvirt(&world, &["start", "life"]);
-    world.wait_until("the second boot", || {
-        let log = std::fs::read_to_string(world.console_log("life")).unwrap_or_default();
-        log.matches("QVIRT-GUEST DONE").count() >= 2
-    });
+    world.wait_until("the boot after start", || boots(3));
     assert_eq!(state_of(&world, "life"), "running");
 
     let (_, said) = qvirt(&world, &["destroy", "life"]);
@@ -140,11 +150,14 @@ fn refusals_are_clear_and_change_nothing() {
     world.start_staying("busy", "");
     let definition = std::fs::read(world.state_dir("busy").join("guest.json")).expect("def");
 
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["start", "nosuch"],
             "Domain not found: no domain with matching name 'nosuch'",
         ),
+        // Paths are no names: nothing outside the guest's folders is touched.
+        (&["undefine", "../lib/busy"], "Domain not found"),
+        (&["undefine", "busy/."], "Domain not found"),
         (&["shutdown", "nosuch"], "Domain not found"),
         (&["undefine", "busy"], "domain 'busy' is already active"),
         (&["start", "busy"], "domain 'busy' is already active"),
@@ -177,6 +190,18 @@ fn refusals_are_clear_and_change_nothing() {
         definition
     );
     assert_eq!(state_of(&world, "busy"), "running");
+
+    // A reader that goes away early is no failure, and no panic.
+    let mut list = world
+        .qvirt(&["list", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("list");
+    drop(list.stdout.take());
+    let output = list.wait_with_output().expect("list ends");
+    expect_code(&output, 0);
+
     qvirt(&world, &["destroy", "busy"]);
 }
 

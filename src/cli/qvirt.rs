@@ -21,7 +21,7 @@ pub struct QvirtArgs {
     /// Print only errors
     #[arg(short = 'q', long, global = true)]
     pub quiet: bool,
-    /// Print every QMP message and external command
+    /// Print every QMP message on stderr
     #[arg(short = 'd', long, global = true)]
     pub debug: bool,
     /// The command.
@@ -55,12 +55,12 @@ fn defined_guests() -> Vec<CompletionCandidate> {
 /// `qvirt`'s commands, named as in virsh.
 #[derive(Debug, Clone, Subcommand)]
 pub enum QvirtCommand {
-    /// List guests: name, state, pid, memory, vCPUs, display and console
+    /// List guests: name, state, pid, memory, vCPUs and display
     List {
         /// Also list guests that are shut off
         #[arg(long)]
         all: bool,
-        /// Print JSON, one object per guest, for scripts
+        /// Print a JSON array, one object per guest with its console socket, for scripts
         #[arg(long)]
         json: bool,
     },
@@ -82,7 +82,7 @@ pub enum QvirtCommand {
         #[arg(long, default_value_t = 180, value_name = "SECONDS")]
         timeout: u64,
     },
-    /// Ask the guest to reboot (ACPI reset through the guest)
+    /// Ask the guest to reboot: Ctrl+Alt+Del on its keyboard
     Reboot {
         /// The guest.
         #[command(flatten)]

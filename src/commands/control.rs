@@ -53,18 +53,13 @@ pub fn qmp(
     };
     let (dirs, _, _) = context.running(name)?;
     let reply = live::connect(&dirs)?.execute_raw(command, arguments)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&reply).unwrap_or_default()
-    );
-    Ok(())
+    super::emit(&serde_json::to_string_pretty(&reply).unwrap_or_default())
 }
 
 /// The guest's QEMU command line, shell-quoted.
 pub fn dumpargs(context: &Context, name: &str) -> Result<(), CommandError> {
     let (_, definition) = context.guest(name)?;
-    println!("{}", definition.run.to_shell());
-    Ok(())
+    super::emit(&definition.run.to_shell())
 }
 
 /// The display address as `virsh domdisplay` prints it: `vnc://HOST:N`
@@ -75,8 +70,7 @@ pub fn domdisplay(context: &Context, name: &str) -> Result<(), CommandError> {
         .status
         .display
         .ok_or_else(|| CommandError::NoDisplay(name.to_string()))?;
-    println!("{}", virsh_display(&display));
-    Ok(())
+    super::emit(&virsh_display(&display))
 }
 
 fn virsh_display(display: &str) -> String {

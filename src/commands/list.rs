@@ -44,31 +44,33 @@ pub fn run(context: &Context, all: bool, json: bool) -> Result<(), CommandError>
         });
     }
     if json {
-        let text = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
-        println!("{text}");
-        return Ok(());
+        return super::emit(&serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into()));
     }
-    print_table(&rows);
-    Ok(())
+    super::emit(&table(&rows, context.quiet))
 }
 
-fn print_table(rows: &[Row]) {
+/// virsh's table; `--quiet` leaves out the header, as `virsh list -q`.
+fn table(rows: &[Row], quiet: bool) -> String {
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    println!(
-        " {:<width$}  {:<9} {:>8}  {:>7}  {:>5}  DISPLAY",
-        "Name", "State", "PID", "MiB", "vCPUs"
-    );
-    println!("{}", "-".repeat(width + 48));
+    let mut out = Vec::new();
+    if !quiet {
+        out.push(format!(
+            " {:<width$}  {:<9} {:>8}  {:>7}  {:>5}  Display",
+            "Name", "State", "PID", "MiB", "vCPUs"
+        ));
+        out.push("-".repeat(width + 48));
+    }
     for row in rows {
         let pid = row.pid.map_or_else(|| "-".to_string(), |p| p.to_string());
         let display = row.display.as_deref().unwrap_or("-");
-        println!(
+        out.push(format!(
             " {:<width$}  {:<9} {:>8}  {:>7}  {:>5}  {display}",
             row.name,
             row.state.to_string(),
             pid,
             row.memory_mib,
             row.vcpus
-        );
+        ));
     }
+    out.join("\n")
 }

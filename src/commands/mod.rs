@@ -59,6 +59,22 @@ pub enum CommandError {
     /// The guest would not stop.
     #[error("domain '{0}' did not stop, even after SIGKILL")]
     Unstoppable(String),
+    /// Standard output could not be written.
+    #[error("cannot write to standard output")]
+    Output(#[source] std::io::Error),
+}
+
+/// Prints data on stdout, a line. A reader that went away (`| head`) is
+/// no failure of the command's.
+fn emit(text: &str) -> Result<(), CommandError> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CommandError::Output(error))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl CommandError {
@@ -121,6 +137,7 @@ fn connection(uri: Option<&str>) -> Result<Connection, CommandError> {
 
 /// Runs one `qvirt` command.
 pub fn run(args: QvirtArgs) -> Result<(), CommandError> {
+    crate::qmp::echo_to_stderr(args.debug);
     let connection = connection(args.connect.as_deref())?;
     let context = Context {
         connection,

@@ -26,7 +26,8 @@ pub enum GuestState {
     ShutOff,
     /// QEMU died without the guest powering off, or the guest panicked.
     Crashed,
-    /// Another QEMU run state, as QEMU names it.
+    /// Another state, as virsh names it (`pmsuspended`, `in shutdown`).
+    #[serde(untagged)]
     Other(String),
 }
 
@@ -135,9 +136,12 @@ pub fn state_of(dirs: &GuestDirs, live: Option<&Live>) -> GuestState {
     match connect(dirs).and_then(|qmp| qmp.query_status()) {
         Ok(status) => match status.status.as_str() {
             "running" => GuestState::Running,
-            "paused" => GuestState::Paused,
             "internal-error" | "guest-panicked" => GuestState::Crashed,
-            other => GuestState::Other(other.to_string()),
+            "suspended" => GuestState::Other("pmsuspended".into()),
+            "shutdown" => GuestState::Other("in shutdown".into()),
+            // prelaunch (after a reset while paused), io-error, watchdog,
+            // debug and the migration states: the vCPUs stand still.
+            _ => GuestState::Paused,
         },
         // The monitor is busy with another client; the process runs.
         Err(_) => GuestState::Running,

@@ -163,6 +163,12 @@ impl Definition {
 
     /// Reads a guest's saved definition.
     pub fn load(dirs: &GuestDirs, name: &str) -> Result<Definition, StateError> {
+        // `../other` or `g/.` names no guest, however its folders resolve.
+        if !crate::paths::is_valid_name(name) {
+            return Err(StateError::NotFound {
+                name: name.to_string(),
+            });
+        }
         let path = dirs.definition();
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,

@@ -410,12 +410,11 @@ fn connection(uri: Option<&str>, env: &SpecEnv) -> Result<Connection, SpecError>
     }
 }
 
-/// A guest name must be usable as a folder name, as libvirt requires.
 fn validate_name(name: &str) -> Result<String, SpecError> {
     if name.is_empty() {
         return Err(SpecError::Invalid("--name must not be empty".into()));
     }
-    if name.contains('/') || name == "." || name == ".." || name.starts_with('-') {
+    if !crate::paths::is_valid_name(name) {
         return Err(SpecError::Invalid(format!(
             "Guest name '{name}' is not valid"
         )));
