@@ -153,6 +153,15 @@ const CASES: &[Case] = &[
         stderr: &[],
     },
     Case {
+        what: "an nvram store for a BIOS guest is refused",
+        line: "--name a --memory 512 --osinfo debian11 --import --disk none \
+               --boot firmware=bios,nvram=vars.fd --print-qemu",
+        env: &[],
+        code: 1,
+        stdout: &[],
+        stderr: &["nvram=", "needs UEFI, and the guest boots with BIOS"],
+    },
+    Case {
         what: "a second display is refused by name, not dropped",
         line: "--name a --memory 512 --osinfo debian11 --import --disk none \
                --graphics vnc,password=x --graphics spice",

@@ -201,6 +201,23 @@ fn the_database_decides_the_devices() {
     ] {
         assert!(stdout.contains(want), "{want} missing:\n{stdout}");
     }
+    // ... unless the user says BIOS, as virt-install honours.
+    let (code, stdout, stderr) = print(
+        &world,
+        &[
+            "--osinfo",
+            "win11",
+            "--cdrom",
+            cdrom,
+            "--disk",
+            "size=20",
+            "--boot",
+            "firmware=bios",
+        ],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stdout.contains("pflash"), "{stdout}");
+    assert!(!stdout.contains("-tpmdev"), "{stdout}");
 
     // An old OS without virtio drivers gets emulated disks and NICs.
     let (code, stdout, stderr) = print(

@@ -769,11 +769,23 @@ fn uefi(
     ctx: &PlanContext,
     warnings: &mut Vec<String>,
 ) -> Result<Option<Uefi>, PlanError> {
-    let required_by_os = spec.os.uefi == crate::osinfo::Uefi::Required;
-    if !spec.boot.uefi && !required_by_os {
-        return Ok(None);
-    }
-    if !spec.boot.uefi && ctx.host.firmware.is_none() && spec.boot.loader.is_none() {
+    let asked = match spec.boot.uefi {
+        Some(false) => {
+            if let Some(nvram) = &spec.boot.nvram {
+                return Err(PlanError::Invalid(format!(
+                    "--boot nvram={} needs UEFI, and the guest boots with BIOS",
+                    nvram.display()
+                )));
+            }
+            return Ok(None);
+        }
+        Some(true) => true,
+        // The OS decides; an nvram= store alone also asks for UEFI.
+        None if spec.boot.nvram.is_some() => true,
+        None if spec.os.uefi == crate::osinfo::Uefi::Required => false,
+        None => return Ok(None),
+    };
+    if !asked && ctx.host.firmware.is_none() && spec.boot.loader.is_none() {
         warnings.push(
             "Couldn't configure UEFI: no UEFI firmware was found (install the Debian \
              package `ovmf`)"

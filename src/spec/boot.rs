@@ -90,8 +90,9 @@ pub struct Boot {
     pub menu: Option<bool>,
     /// `kernel=` and its companions.
     pub kernel: Option<KernelBoot>,
-    /// `uefi`, `firmware=efi`: boot with UEFI firmware.
-    pub uefi: bool,
+    /// `uefi`, `firmware=efi` (true) or `uefi=off`, `firmware=bios`
+    /// (false); `None` leaves the firmware to the OS.
+    pub uefi: Option<bool>,
     /// `loader=`: a firmware image to use instead of the default.
     pub loader: Option<PathBuf>,
     /// `nvram=`: the UEFI variable store to use.
@@ -120,7 +121,7 @@ impl Boot {
                     "cdrom" => BootDevice::Cdrom,
                     "network" => BootDevice::Network,
                     "uefi" => {
-                        boot.uefi = true;
+                        boot.uefi = Some(true);
                         continue;
                     }
                     other => {
@@ -137,17 +138,17 @@ impl Boot {
                 boot.menu = Some(menu);
             }
             if let Some(uefi) = opts.take_bool("uefi")? {
-                boot.uefi = uefi;
+                boot.uefi = Some(uefi);
             }
             match opts.take("firmware").as_deref() {
                 None => {}
-                Some("efi") => boot.uefi = true,
-                Some("bios") => boot.uefi = false,
+                Some("efi") => boot.uefi = Some(true),
+                Some("bios") => boot.uefi = Some(false),
                 Some(other) => return Err(invalid(format!("Unknown firmware '{other}'"))),
             }
             if let Some(loader) = opts.take("loader") {
                 boot.loader = Some(PathBuf::from(loader));
-                boot.uefi = true;
+                boot.uefi = Some(true);
             }
             if let Some(nvram) = opts.take("nvram") {
                 boot.nvram = Some(PathBuf::from(nvram));
@@ -225,8 +226,11 @@ mod tests {
     #[test]
     fn uefi_spellings() {
         for raw in ["uefi", "uefi=on", "firmware=efi", "loader=/x.fd"] {
-            assert!(boot(raw).expect(raw).uefi, "{raw}");
+            assert_eq!(boot(raw).expect(raw).uefi, Some(true), "{raw}");
         }
-        assert!(!boot("uefi=off").expect("parses").uefi);
+        for raw in ["uefi=off", "firmware=bios"] {
+            assert_eq!(boot(raw).expect(raw).uefi, Some(false), "{raw}");
+        }
+        assert_eq!(boot("hd").expect("parses").uefi, None);
     }
 }
