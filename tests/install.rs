@@ -553,3 +553,40 @@ fn current_memory_is_taken_back_by_the_balloon() {
         actual() == Some(256 << 20)
     });
 }
+
+#[test]
+fn a_mac_address_another_guest_has_is_refused() {
+    let world = World::new();
+    let line = |name: &'static str| {
+        small(&[
+            "--name",
+            name,
+            "--osinfo",
+            "generic",
+            "--import",
+            "--disk",
+            "none",
+            "--network",
+            "user,mac=52:54:00:aa:bb:cc",
+        ])
+    };
+    // Defined, not started: --noreboot with a single-phase install.
+    let mut first = line("one");
+    first.push("--noreboot");
+    expect_code(&world.install(&first).output().expect("run"), 0);
+
+    let output = world.install(&line("two")).output().expect("run");
+    let (_, stderr) = expect_code(&output, 1);
+    assert!(
+        stderr.contains(
+            "The MAC address '52:54:00:aa:bb:cc' is in use by another virtual machine. \
+             (Use --check mac_in_use=off"
+        ),
+        "{stderr}"
+    );
+    assert!(!world.state_dir("two").exists(), "nothing of it is left");
+
+    let mut unchecked = line("two");
+    unchecked.extend(["--check", "mac_in_use=off", "--dry-run"]);
+    expect_code(&world.install(&unchecked).output().expect("run"), 0);
+}

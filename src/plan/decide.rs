@@ -569,9 +569,16 @@ fn nics(
                     _ => "e1000".into(),
                 },
             };
+            let mac = match &nic.mac {
+                Some(mac) => {
+                    check_mac_in_use(mac, spec.checks, ctx)?;
+                    mac.clone()
+                }
+                None => random_mac(ctx),
+            };
             Ok(GuestNic {
                 backend,
-                mac: nic.mac.clone().unwrap_or_else(|| random_mac(ctx)),
+                mac,
                 model,
                 boot_order: nic.boot_order,
                 forwards: nic.forwards.clone(),
@@ -678,10 +685,33 @@ pub(super) fn tap_name(guest: &str, index: usize) -> String {
     format!("qv{:08x}n{index}", hash as u32)
 }
 
+/// virt-install's `mac_in_use` check: another guest's NIC.
+fn check_mac_in_use(mac: &str, checks: Checks, ctx: &PlanContext) -> Result<(), PlanError> {
+    if !checks.mac_in_use || ctx.probe.mac_users(mac).is_empty() {
+        return Ok(());
+    }
+    Err(PlanError::Invalid(format!(
+        "The MAC address '{mac}' is in use by another virtual machine.{}",
+        Checks::hint("mac_in_use")
+    )))
+}
+
+/// A random QEMU-range MAC address that no other guest has, as far as a
+/// few tries can tell.
 fn random_mac(ctx: &PlanContext) -> String {
-    let bytes = ctx.probe.random_bytes(3);
-    let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
-    format!("52:54:00:{:02x}:{:02x}:{:02x}", byte(0), byte(1), byte(2))
+    let draw = || {
+        let bytes = ctx.probe.random_bytes(3);
+        let byte = |i: usize| bytes.get(i).copied().unwrap_or(0);
+        format!("52:54:00:{:02x}:{:02x}:{:02x}", byte(0), byte(1), byte(2))
+    };
+    let mut mac = draw();
+    for _ in 0..16 {
+        if ctx.probe.mac_users(&mac).is_empty() {
+            break;
+        }
+        mac = draw();
+    }
+    mac
 }
 
 fn uuid(ctx: &PlanContext) -> String {
@@ -837,7 +867,7 @@ mod tests {
     use super::*;
 
     /// A machine with `free` bytes everywhere and one other guest that
-    /// uses `/shared.img`.
+    /// uses `/shared.img` and the MAC address 52:54:00:00:00:00.
     struct FakeProbe {
         free: u64,
     }
@@ -863,6 +893,13 @@ mod tests {
         }
         fn disk_users(&self, path: &Path) -> Vec<String> {
             if path == Path::new("/shared.img") {
+                vec!["other".into()]
+            } else {
+                Vec::new()
+            }
+        }
+        fn mac_users(&self, mac: &str) -> Vec<String> {
+            if mac == "52:54:00:00:00:00" {
                 vec!["other".into()]
             } else {
                 Vec::new()
@@ -947,6 +984,25 @@ mod tests {
             );
             assert!(check_in_use(Path::new("/shared.img"), off, ctx).is_ok());
             assert!(check_in_use(Path::new("/mine.img"), on, ctx).is_ok());
+        });
+    }
+
+    #[test]
+    fn macs_in_use_by_others() {
+        let on = Checks::default();
+        let off = Checks {
+            mac_in_use: false,
+            ..on
+        };
+        context_checks(0, |ctx| {
+            let error = check_mac_in_use("52:54:00:00:00:00", on, ctx).expect_err("in use");
+            assert_eq!(
+                error.to_string(),
+                "The MAC address '52:54:00:00:00:00' is in use by another virtual machine. \
+                 (Use --check mac_in_use=off or --check all=off to override)"
+            );
+            assert!(check_mac_in_use("52:54:00:00:00:00", off, ctx).is_ok());
+            assert!(check_mac_in_use("52:54:00:12:34:56", on, ctx).is_ok());
         });
     }
 

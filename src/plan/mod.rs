@@ -55,6 +55,13 @@ pub trait Probe {
         Vec::new()
     }
 
+    /// The other guests with a NIC of MAC address `mac`. The default
+    /// knows of none.
+    fn mac_users(&self, mac: &str) -> Vec<String> {
+        let _ = mac;
+        Vec::new()
+    }
+
     /// The kernel and initrd of a `--location`, found in the media.
     fn locate_kernel(
         &self,

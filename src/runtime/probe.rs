@@ -33,6 +33,20 @@ impl HostProbe {
     }
 }
 
+impl HostProbe {
+    /// The defined guests whose saved definition passes `test`, sorted.
+    fn guests_where(&self, test: impl Fn(&crate::plan::Guest) -> bool) -> Vec<String> {
+        crate::runtime::state::defined_names(&self.roots)
+            .into_iter()
+            .filter(|name| {
+                let dirs = self.roots.guest(name);
+                crate::runtime::state::Definition::load(&dirs, name)
+                    .is_ok_and(|definition| test(&definition.guest))
+            })
+            .collect()
+    }
+}
+
 impl Probe for HostProbe {
     fn exists(&self, path: &Path) -> bool {
         path.exists()
@@ -82,23 +96,20 @@ impl Probe for HostProbe {
     }
 
     fn disk_users(&self, path: &Path) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(&self.roots.state) else {
-            return Vec::new();
-        };
-        let mut users: Vec<String> = entries
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                let dirs = self.roots.guest(&name);
-                let definition = crate::runtime::state::Definition::load(&dirs, &name).ok()?;
-                let uses = definition.guest.disks.iter().any(|disk| {
-                    !disk.readonly && !disk.shareable && disk.source.as_deref() == Some(path)
-                });
-                uses.then_some(name)
+        self.guests_where(|guest| {
+            guest.disks.iter().any(|disk| {
+                !disk.readonly && !disk.shareable && disk.source.as_deref() == Some(path)
             })
-            .collect();
-        users.sort();
-        users
+        })
+    }
+
+    fn mac_users(&self, mac: &str) -> Vec<String> {
+        self.guests_where(|guest| {
+            guest
+                .nics
+                .iter()
+                .any(|nic| nic.mac.eq_ignore_ascii_case(mac))
+        })
     }
 
     fn port_in_use(&self, proto: Proto, address: &str, port: u16) -> bool {
