@@ -153,6 +153,18 @@ const CASES: &[Case] = &[
         stderr: &[],
     },
     Case {
+        what: "size= on a disk that exists is said to go unused",
+        line: "--name a --memory 512 --osinfo debian11 --import --disk noble.qcow2,size=50 \
+               --print-qemu",
+        env: &[],
+        code: 0,
+        stdout: &[],
+        stderr: &[
+            "--disk size= is not used: `",
+            "/noble.qcow2` exists and is used as it is",
+        ],
+    },
+    Case {
         what: "an nvram store for a BIOS guest is refused",
         line: "--name a --memory 512 --osinfo debian11 --import --disk none \
                --boot firmware=bios,nvram=vars.fd --print-qemu",

@@ -41,7 +41,14 @@ pub fn plan(spec: &GuestSpec, ctx: &PlanContext) -> Result<Plan, PlanError> {
     }
 
     let kernel = super::kernel::install_kernel(spec, &dirs.state, ctx, &mut warnings)?;
-    let (mut disks, images) = disks(spec, &name, q35, kernel.cdrom.as_deref(), ctx)?;
+    let (mut disks, images) = disks(
+        spec,
+        &name,
+        q35,
+        kernel.cdrom.as_deref(),
+        ctx,
+        &mut warnings,
+    )?;
     let seed = super::kernel::seed(spec, &dirs.state, ctx)?;
     if let Some(seed) = &seed {
         disks.push(super::kernel::seed_disk(seed, q35));
@@ -243,6 +250,7 @@ fn disks(
     q35: bool,
     location_iso: Option<&Path>,
     ctx: &PlanContext,
+    warnings: &mut Vec<String>,
 ) -> Result<(Vec<GuestDisk>, Vec<NewImagePlan>), PlanError> {
     let mut planned = Vec::new();
     let mut images = Vec::new();
@@ -271,6 +279,12 @@ fn disks(
         let (source, format, image) = disk_source(disk, name, ctx, &mut taken)?;
         if let Some(source) = &source {
             check_in_use(source, spec.checks, ctx)?;
+            if image.is_none() && disk.create.is_some() {
+                warnings.push(format!(
+                    "--disk size= is not used: `{}` exists and is used as it is",
+                    source.display()
+                ));
+            }
         }
         if let Some(image) = &image {
             check_free_space(image, spec.checks, ctx)?;

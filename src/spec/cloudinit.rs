@@ -102,6 +102,21 @@ pub(super) fn from_args(
     let root_password_generate = opts.take_bool("root-password-generate")?.unwrap_or(false);
     let disable = opts.take_bool("disable")?.unwrap_or(false);
     opts.finish()?;
+    let generated = [
+        ("root-password-generate", root_password_generate),
+        ("root-password-file", root_password_file.is_some()),
+        ("root-ssh-key", root_ssh_key.is_some()),
+        ("clouduser-ssh-key", clouduser_ssh_key.is_some()),
+        ("disable", disable),
+    ];
+    if user_data.is_some() {
+        // As in virt-install, the user's own user-data is the whole of it.
+        for (key, _) in generated.iter().filter(|(_, given)| *given) {
+            warnings.push(format!(
+                "--cloud-init {key} is not used: user-data= is used as it is"
+            ));
+        }
+    }
     Ok(Some(CloudInit {
         user_data: user_data.map_or(UserData::Generated, UserData::File),
         meta_data,
@@ -137,6 +152,14 @@ mod tests {
         assert_eq!(parse("none").expect("a no-op"), None);
         let bare = parse("").expect("parses").expect("a seed");
         assert!(bare.root_password_generate && bare.disable);
+
+        // The user's user-data leaves the generated keys unused, said.
+        let mut warnings = Vec::new();
+        from_args(Some("user-data=u.yaml,disable=on"), &mut warnings).expect("parses");
+        assert_eq!(
+            warnings,
+            ["--cloud-init disable is not used: user-data= is used as it is"]
+        );
     }
 
     #[test]
