@@ -452,6 +452,7 @@ impl Follow<'_> {
                 replay: false,
                 wait: Duration::from_secs(10),
                 stop: Some(self.interrupted),
+                deadline: None,
                 pipe_input: false,
             };
             let detached = console::attach(self.dirs, self.name, options);
@@ -472,6 +473,10 @@ impl Follow<'_> {
                     return Err(self
                         .interrupted()
                         .unwrap_or(RunError::Interrupted { by_user: true }));
+                }
+                Ok(Detached::TimedOut) => {
+                    supervisor.detach();
+                    return Err(RunError::Timeout);
                 }
                 Ok(Detached::Closed) | Err(console::ConsoleError::Connect { .. }) => {}
                 Err(other) => {
