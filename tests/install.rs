@@ -553,3 +553,86 @@ fn current_memory_is_taken_back_by_the_balloon() {
         actual() == Some(256 << 20)
     });
 }
+
+/// `--wait` leaves the guest running when it ends, and it ends only by
+/// Ctrl+C here; `--destroy-on-exit` forces the guest off all the same.
+#[test]
+fn destroy_on_exit_stops_the_guest_when_ctrl_c_ends_the_wait() {
+    let world = World::new();
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = small(&[
+        "--name",
+        "gone",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+        "--wait",
+        "-1",
+        "--destroy-on-exit",
+    ]);
+    let child = world
+        .install(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    world.wait_for_marker("gone", "QVIRT-GUEST DONE");
+    let qemu = world.qemu_pid("gone").expect("QEMU runs");
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    let output = child.wait_with_output().expect("wait");
+
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("Domain install interrupted."), "{stderr}");
+    assert!(!stderr.contains("keeps running"), "{stderr}");
+    assert!(!alive(qemu), "forced off as qvirt-install exits: {stderr}");
+    let output = world
+        .qvirt(&["list", "--all", "--json"])
+        .output()
+        .expect("list");
+    let (stdout, _) = expect_code(&output, 0);
+    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+}
+
+/// The install rebooting is not the user stopping the guest: it restarts
+/// into its final form, which `--destroy-on-exit` then forces off as
+/// qvirt-install exits.
+#[test]
+fn destroy_on_exit_after_the_wait_stops_the_restarted_guest() {
+    let world = World::new();
+    let iso = guest().join("guest.iso");
+    let iso = iso.to_str().expect("utf-8");
+    let args = small(&[
+        "--name",
+        "twice",
+        "--cdrom",
+        iso,
+        "--disk",
+        "size=1",
+        "--osinfo",
+        "generic",
+        "--noautoconsole",
+        "--wait",
+        "-1",
+        "--destroy-on-exit",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("Restarting guest."), "{stderr}");
+    assert!(!stderr.contains("User stopped the VM"), "{stderr}");
+    assert_eq!(world.qemu_pid("twice"), None, "{stderr}");
+    let definition =
+        std::fs::read_to_string(world.state_dir("twice").join("guest.json")).expect("definition");
+    let definition: serde_json::Value = serde_json::from_str(&definition).expect("json");
+    assert!(definition["install"].is_null(), "the install phase is over");
+    let output = world
+        .qvirt(&["list", "--all", "--json"])
+        .output()
+        .expect("list");
+    let (stdout, _) = expect_code(&output, 0);
+    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+}

@@ -6,7 +6,8 @@
 //! reports: on the serial console (`--autoconsole text`), waiting
 //! (`--wait`), or not at all (`--noautoconsole`). Whatever it does, the
 //! supervisor restarts the guest after its install phase, so the guest is
-//! never left half-installed because qvirt-install went away.
+//! never left half-installed because qvirt-install went away; only
+//! `--destroy-on-exit` takes the guest down when qvirt-install exits.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -282,24 +283,23 @@ enum Mode {
 
 impl Follow<'_> {
     fn run(&self, supervisor: Supervisor) -> Result<(), RunError> {
-        let mode = self.mode();
-        if self.spec.run.destroy_on_exit && mode == Mode::Detach {
-            // virt-install: with no console to leave, the guest is forced
-            // off as soon as qvirt-install exits.
-            destroy(self.dirs);
-            supervisor.wait();
-            self.say.line("Domain creation completed.");
-            return Ok(());
-        }
-        match mode {
+        let result = match self.mode() {
             Mode::Detach => {
-                supervisor.detach();
-                self.still_running();
+                self.leave();
                 Ok(())
             }
-            Mode::Wait(deadline) => self.wait(supervisor, deadline),
-            Mode::Text => self.console(supervisor),
+            Mode::Wait(deadline) => self.wait(&supervisor, deadline),
+            Mode::Text => self.console(&supervisor),
+        };
+        if self.spec.run.destroy_on_exit {
+            // virt-install's at-exit destroy: however qvirt-install ends,
+            // by the console, the wait, its time limit or Ctrl+C, the
+            // guest ends with it.
+            supervisor.stop();
+        } else {
+            supervisor.detach();
         }
+        result
     }
 
     /// virt-install's choice of console, and `--wait`.
@@ -377,8 +377,11 @@ impl Follow<'_> {
         }
     }
 
-    fn still_running(&self) {
-        if self.two_phase {
+    /// Says what becomes of the guest qvirt-install leaves running.
+    fn leave(&self) {
+        if self.spec.run.destroy_on_exit {
+            self.say.line("Domain creation completed.");
+        } else if self.two_phase {
             self.say
                 .line("Domain is still running. Installation may be in progress.");
             self.say.line(&format!(
@@ -395,10 +398,12 @@ impl Follow<'_> {
         if !self.interrupted.load(Ordering::Relaxed) {
             return None;
         }
-        self.say.line(&format!(
-            "The guest keeps running. Reach it with:\n  qvirt --connect {} console {}",
-            self.uri, self.name
-        ));
+        if !self.spec.run.destroy_on_exit {
+            self.say.line(&format!(
+                "The guest keeps running. Reach it with:\n  qvirt --connect {} console {}",
+                self.uri, self.name
+            ));
+        }
         Some(RunError::Interrupted {
             by_user: self.by_user.load(Ordering::Relaxed),
         })
@@ -406,7 +411,7 @@ impl Follow<'_> {
 
     /// Follows the reports until the install ended and the guest was
     /// started again (or is off for good).
-    fn wait(&self, supervisor: Supervisor, deadline: Option<Instant>) -> Result<(), RunError> {
+    fn wait(&self, supervisor: &Supervisor, deadline: Option<Instant>) -> Result<(), RunError> {
         if self.two_phase {
             self.say
                 .line("Domain is still running. Installation may be in progress.");
@@ -420,11 +425,9 @@ impl Follow<'_> {
         }
         loop {
             if let Some(error) = self.interrupted() {
-                supervisor.detach();
                 return Err(error);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                supervisor.detach();
                 return Err(RunError::Timeout);
             }
             let report = match supervisor.next(Duration::from_millis(250)) {
@@ -432,21 +435,16 @@ impl Follow<'_> {
                 Ok(None) => continue,
                 Err(SupervisorGone) => break,
             };
-            match self.on_report(&report)? {
-                Next::Continue => {}
-                Next::Done => {
-                    supervisor.detach();
-                    return Ok(());
-                }
+            if self.on_report(&report)? == Next::Done {
+                return Ok(());
             }
         }
-        supervisor.wait();
         self.say.line("Domain creation completed.");
         Ok(())
     }
 
     /// The console, attached again after the install phase's restart.
-    fn console(&self, supervisor: Supervisor) -> Result<(), RunError> {
+    fn console(&self, supervisor: &Supervisor) -> Result<(), RunError> {
         loop {
             let options = AttachOptions {
                 replay: false,
@@ -458,31 +456,17 @@ impl Follow<'_> {
             let detached = console::attach(self.dirs, self.name, options);
             match detached {
                 Ok(Detached::User) => {
-                    if self.spec.run.destroy_on_exit {
-                        destroy(self.dirs);
-                        supervisor.wait();
-                        self.say.line("Domain creation completed.");
-                    } else {
-                        supervisor.detach();
-                        self.still_running();
-                    }
+                    self.leave();
                     return Ok(());
                 }
                 Ok(Detached::Interrupted) => {
-                    supervisor.detach();
                     return Err(self
                         .interrupted()
                         .unwrap_or(RunError::Interrupted { by_user: true }));
                 }
-                Ok(Detached::TimedOut) => {
-                    supervisor.detach();
-                    return Err(RunError::Timeout);
-                }
+                Ok(Detached::TimedOut) => return Err(RunError::Timeout),
                 Ok(Detached::Closed) | Err(console::ConsoleError::Connect { .. }) => {}
-                Err(other) => {
-                    supervisor.detach();
-                    return Err(other.into());
-                }
+                Err(other) => return Err(other.into()),
             }
             // The console closed: QEMU stopped. Find out what comes next.
             loop {
@@ -490,13 +474,11 @@ impl Follow<'_> {
                     Ok(Some(Report::Started { .. })) => break,
                     Ok(Some(report)) => {
                         if self.on_report(&report)? == Next::Done {
-                            supervisor.detach();
                             return Ok(());
                         }
                     }
                     Ok(None) => {}
                     Err(SupervisorGone) => {
-                        supervisor.wait();
                         self.say.line("Domain creation completed.");
                         return Ok(());
                     }
@@ -551,16 +533,4 @@ impl Follow<'_> {
 enum Next {
     Continue,
     Done,
-}
-
-/// Stops the guest at once over its client monitor.
-fn destroy(dirs: &GuestDirs) {
-    let options = crate::qmp::QmpOptions {
-        log: Some(dirs.qmp_log()),
-        connect_timeout: Duration::from_secs(5),
-        ..crate::qmp::QmpOptions::default()
-    };
-    if let Ok(qmp) = crate::qmp::Qmp::connect(&dirs.qmp_socket(), options, &mut || true) {
-        let _ = qmp.quit();
-    }
 }
