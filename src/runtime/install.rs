@@ -417,10 +417,13 @@ impl Follow<'_> {
                 .line("Domain is still running. Installation may be in progress.");
         }
         match deadline {
-            Some(_) => self.say.line(&format!(
-                "Waiting {} minutes for the installation to complete.",
-                self.spec.run.wait.unwrap_or_default()
-            )),
+            Some(_) => {
+                let minutes = self.spec.run.wait.unwrap_or_default();
+                let unit = if minutes == 1 { "minute" } else { "minutes" };
+                self.say.line(&format!(
+                    "Waiting {minutes} {unit} for the installation to complete."
+                ));
+            }
             None => self.say.line("Waiting for the installation to complete."),
         }
         loop {
