@@ -4,7 +4,7 @@
 
 pub mod support;
 
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -635,4 +635,82 @@ fn destroy_on_exit_after_the_wait_stops_the_restarted_guest() {
         .expect("list");
     let (stdout, _) = expect_code(&output, 0);
     assert!(stdout.contains("\"shut-off\""), "{stdout}");
+}
+
+/// As virt-install: `--wait` does not hide the console, it only stops
+/// waiting for it; bare `--wait` waits until the guest is off.
+#[test]
+fn wait_without_a_limit_still_shows_the_console() {
+    let world = World::new();
+    let boot = kernel_boot("");
+    let args = small(&[
+        "--name", "shown", "--osinfo", "generic", "--disk", "none", "--boot", &boot, "--wait",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (stdout, stderr) = expect_code(&output, 0);
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Waiting for the installation to complete."),
+        "{stderr}"
+    );
+}
+
+/// `--graphics none --wait 1` on a guest that stays up: qvirt-install shows
+/// its console for the minute and leaves, as virt-install does.
+fn wait_a_minute_on_the_console(world: &World, name: &str, extra: &[&str]) -> (Output, i32) {
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = small(&[
+        "--name", name, "--osinfo", "generic", "--disk", "none", "--boot", &boot, "--wait", "1",
+    ]);
+    let args: Vec<&str> = args.into_iter().chain(extra.iter().copied()).collect();
+    let started = Instant::now();
+    let child = world
+        .install(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    world.wait_until("QEMU to run", || world.qemu_pid(name).is_some());
+    let qemu = world.qemu_pid(name).expect("pid");
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() >= Duration::from_secs(60),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    (output, qemu)
+}
+
+#[test]
+fn wait_shows_the_console_and_gives_up_after_its_minutes() {
+    let world = World::new();
+    let (output, qemu) = wait_a_minute_on_the_console(&world, "slow", &[]);
+
+    let (stdout, stderr) = expect_code(&output, 1);
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Waiting 1 minute for the installation to complete."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Installation has exceeded specified time limit. Exiting application."),
+        "{stderr}"
+    );
+    assert!(alive(qemu), "the guest is left running");
+    assert_eq!(world.qemu_pid("slow"), Some(qemu));
+}
+
+#[test]
+fn destroy_on_exit_stops_the_guest_when_the_wait_runs_out() {
+    let world = World::new();
+    let (output, qemu) = wait_a_minute_on_the_console(&world, "brief", &["--destroy-on-exit"]);
+
+    let (stdout, stderr) = expect_code(&output, 1);
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Installation has exceeded specified time limit."),
+        "{stderr}"
+    );
+    assert!(!alive(qemu), "forced off as qvirt-install exits");
+    assert_eq!(world.qemu_pid("brief"), None);
 }
