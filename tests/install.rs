@@ -4,7 +4,7 @@
 
 pub mod support;
 
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -589,4 +589,165 @@ fn a_mac_address_another_guest_has_is_refused() {
     let mut unchecked = line("two");
     unchecked.extend(["--check", "mac_in_use=off", "--dry-run"]);
     expect_code(&world.install(&unchecked).output().expect("run"), 0);
+}
+
+/// `--wait` leaves the guest running when it ends, and it ends only by
+/// Ctrl+C here; `--destroy-on-exit` forces the guest off all the same.
+#[test]
+fn destroy_on_exit_stops_the_guest_when_ctrl_c_ends_the_wait() {
+    let world = World::new();
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = small(&[
+        "--name",
+        "gone",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--boot",
+        &boot,
+        "--noautoconsole",
+        "--wait",
+        "-1",
+        "--destroy-on-exit",
+    ]);
+    let child = world
+        .install(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    world.wait_for_marker("gone", "QVIRT-GUEST DONE");
+    let qemu = world.qemu_pid("gone").expect("QEMU runs");
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).expect("SIGINT");
+    let output = child.wait_with_output().expect("wait");
+
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("Domain install interrupted."), "{stderr}");
+    assert!(!stderr.contains("keeps running"), "{stderr}");
+    assert!(!alive(qemu), "forced off as qvirt-install exits: {stderr}");
+    let output = world
+        .qvirt(&["list", "--all", "--json"])
+        .output()
+        .expect("list");
+    let (stdout, _) = expect_code(&output, 0);
+    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+}
+
+/// The install rebooting is not the user stopping the guest: it restarts
+/// into its final form, which `--destroy-on-exit` then forces off as
+/// qvirt-install exits.
+#[test]
+fn destroy_on_exit_after_the_wait_stops_the_restarted_guest() {
+    let world = World::new();
+    let iso = guest().join("guest.iso");
+    let iso = iso.to_str().expect("utf-8");
+    let args = small(&[
+        "--name",
+        "twice",
+        "--cdrom",
+        iso,
+        "--disk",
+        "size=1",
+        "--osinfo",
+        "generic",
+        "--noautoconsole",
+        "--wait",
+        "-1",
+        "--destroy-on-exit",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(stderr.contains("Restarting guest."), "{stderr}");
+    assert!(!stderr.contains("User stopped the VM"), "{stderr}");
+    assert_eq!(world.qemu_pid("twice"), None, "{stderr}");
+    let definition =
+        std::fs::read_to_string(world.state_dir("twice").join("guest.json")).expect("definition");
+    let definition: serde_json::Value = serde_json::from_str(&definition).expect("json");
+    assert!(definition["install"].is_null(), "the install phase is over");
+    let output = world
+        .qvirt(&["list", "--all", "--json"])
+        .output()
+        .expect("list");
+    let (stdout, _) = expect_code(&output, 0);
+    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+}
+
+/// As virt-install: `--wait` does not hide the console, it only stops
+/// waiting for it; bare `--wait` waits until the guest is off.
+#[test]
+fn wait_without_a_limit_still_shows_the_console() {
+    let world = World::new();
+    let boot = kernel_boot("");
+    let args = small(&[
+        "--name", "shown", "--osinfo", "generic", "--disk", "none", "--boot", &boot, "--wait",
+    ]);
+    let output = world.install(&args).output().expect("run");
+    let (stdout, stderr) = expect_code(&output, 0);
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Waiting for the installation to complete."),
+        "{stderr}"
+    );
+}
+
+/// `--graphics none --wait 1` on a guest that stays up: qvirt-install shows
+/// its console for the minute and leaves, as virt-install does.
+fn wait_a_minute_on_the_console(world: &World, name: &str, extra: &[&str]) -> (Output, i32) {
+    let boot = kernel_boot("qvirt.stay=1");
+    let args = small(&[
+        "--name", name, "--osinfo", "generic", "--disk", "none", "--boot", &boot, "--wait", "1",
+    ]);
+    let args: Vec<&str> = args.into_iter().chain(extra.iter().copied()).collect();
+    let started = Instant::now();
+    let child = world
+        .install(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    world.wait_until("QEMU to run", || world.qemu_pid(name).is_some());
+    let qemu = world.qemu_pid(name).expect("pid");
+    let output = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() >= Duration::from_secs(60),
+        "gave up after {:?}",
+        started.elapsed()
+    );
+    (output, qemu)
+}
+
+#[test]
+fn wait_shows_the_console_and_gives_up_after_its_minutes() {
+    let world = World::new();
+    let (output, qemu) = wait_a_minute_on_the_console(&world, "slow", &[]);
+
+    let (stdout, stderr) = expect_code(&output, 1);
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Waiting 1 minute for the installation to complete."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Installation has exceeded specified time limit. Exiting application."),
+        "{stderr}"
+    );
+    assert!(alive(qemu), "the guest is left running");
+    assert_eq!(world.qemu_pid("slow"), Some(qemu));
+}
+
+#[test]
+fn destroy_on_exit_stops_the_guest_when_the_wait_runs_out() {
+    let world = World::new();
+    let (output, qemu) = wait_a_minute_on_the_console(&world, "brief", &["--destroy-on-exit"]);
+
+    let (stdout, stderr) = expect_code(&output, 1);
+    assert!(stdout.contains("QVIRT-GUEST DONE"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("Installation has exceeded specified time limit."),
+        "{stderr}"
+    );
+    assert!(!alive(qemu), "forced off as qvirt-install exits");
+    assert_eq!(world.qemu_pid("brief"), None);
 }

@@ -15,11 +15,12 @@ pub fn run(context: &Context, name: &str) -> Result<(), CommandError> {
         replay: true,
         wait: Duration::from_secs(2),
         stop: None,
+        deadline: None,
         pipe_input: true,
     };
     match console::attach(&dirs, name, options)? {
         Detached::Closed => context.say("\nThe guest's console closed: it stopped"),
-        Detached::User | Detached::Interrupted => context.say(""),
+        Detached::User | Detached::Interrupted | Detached::TimedOut => context.say(""),
     }
     Ok(())
 }

@@ -48,6 +48,7 @@ pub fn run(context: &Context, name: &str, attach: bool) -> Result<(), CommandErr
             replay: false,
             wait: Duration::from_secs(10),
             stop: None,
+            deadline: None,
             pipe_input: false,
         };
         console::attach(&dirs, name, options)?;

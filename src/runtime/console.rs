@@ -60,6 +60,8 @@ pub enum Detached {
     Closed,
     /// A signal asked this process to stop.
     Interrupted,
+    /// The deadline passed.
+    TimedOut,
 }
 
 /// How to attach.
@@ -71,6 +73,8 @@ pub struct AttachOptions<'a> {
     pub wait: Duration,
     /// Set by a signal handler: leave the console.
     pub stop: Option<&'a AtomicBool>,
+    /// Leave the console at this time (`qvirt-install --wait N`).
+    pub deadline: Option<Instant>,
     /// Send stdin to the guest even when it is not a terminal, and leave
     /// at its end (`echo reboot | qvirt console NAME`). Otherwise input is
     /// read only from a terminal.
@@ -114,12 +118,8 @@ pub fn attach(
     } else {
         None
     };
-    relay(
-        &mut socket,
-        terminal || options.pipe_input,
-        options.stop,
-        &mut stdout,
-    )
+    let input = terminal || options.pipe_input;
+    relay(&mut socket, input, options, &mut stdout)
 }
 
 fn connect(dirs: &GuestDirs, name: &str, wait: Duration) -> Result<UnixStream, ConsoleError> {
@@ -157,14 +157,20 @@ fn replay(dirs: &GuestDirs, out: &mut dyn Write) {
 fn relay(
     socket: &mut UnixStream,
     input: bool,
-    stop: Option<&AtomicBool>,
+    options: AttachOptions<'_>,
     out: &mut dyn Write,
 ) -> Result<Detached, ConsoleError> {
     let stdin = std::io::stdin();
     let mut buffer = [0u8; 4096];
     loop {
-        if stop.is_some_and(|stop| stop.load(Ordering::Relaxed)) {
+        if options
+            .stop
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+        {
             return Ok(Detached::Interrupted);
+        }
+        if options.deadline.is_some_and(|at| Instant::now() >= at) {
+            return Ok(Detached::TimedOut);
         }
         let mut fds = vec![PollFd::new(socket, PollFlags::IN)];
         if input {
@@ -234,6 +240,16 @@ mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;
 
+    fn options(deadline: Option<Instant>) -> AttachOptions<'static> {
+        AttachOptions {
+            replay: false,
+            wait: Duration::ZERO,
+            stop: None,
+            deadline,
+            pipe_input: false,
+        }
+    }
+
     fn dirs(root: &std::path::Path) -> GuestDirs {
         let dirs = GuestDirs {
             runtime: root.join("run"),
@@ -255,10 +271,33 @@ mod tests {
         });
         let mut socket = connect(&dirs, "g", Duration::from_secs(2)).expect("connect");
         let mut out = Vec::new();
-        let ended = relay(&mut socket, false, None, &mut out).expect("relay");
+        let ended = relay(&mut socket, false, options(None), &mut out).expect("relay");
         guest.join().expect("guest");
         assert_eq!(ended, Detached::Closed);
         assert_eq!(out, b"QVIRT-GUEST BOOT\r\n");
+    }
+
+    #[test]
+    fn relays_until_the_deadline() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dirs = dirs(root.path());
+        let listener = UnixListener::bind(dirs.console_socket()).expect("bind");
+        let (sender, done) = std::sync::mpsc::channel::<()>();
+        let guest = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            stream.write_all(b"QVIRT-GUEST DONE\r\n").expect("write");
+            // The guest stays up: its console stays open.
+            let _ = done.recv();
+        });
+        let mut socket = connect(&dirs, "g", Duration::from_secs(2)).expect("connect");
+        let mut out = Vec::new();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let ended = relay(&mut socket, false, options(Some(deadline)), &mut out).expect("relay");
+        assert!(Instant::now() >= deadline);
+        drop(sender);
+        guest.join().expect("guest");
+        assert_eq!(ended, Detached::TimedOut);
+        assert_eq!(out, b"QVIRT-GUEST DONE\r\n");
     }
 
     #[test]

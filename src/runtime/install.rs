@@ -4,9 +4,11 @@
 //! qvirt-install makes the disks and the saved definition, then hands the
 //! guest to a detached supervisor ([`super::supervise`]) and follows its
 //! reports: on the serial console (`--autoconsole text`), waiting
-//! (`--wait`), or not at all (`--noautoconsole`). Whatever it does, the
-//! supervisor restarts the guest after its install phase, so the guest is
-//! never left half-installed because qvirt-install went away.
+//! (`--wait`, beside the console if there is one), or not at all
+//! (`--noautoconsole`). Whatever it does, the supervisor restarts the
+//! guest after its install phase, so the guest is never left
+//! half-installed because qvirt-install went away; only
+//! `--destroy-on-exit` takes the guest down when qvirt-install exits.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -272,8 +274,9 @@ struct Follow<'a> {
 /// What qvirt-install does while the guest runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// The serial console, across the restart.
-    Text,
+    /// The serial console, across the restart; until `--wait`'s deadline
+    /// during the install.
+    Text(Option<Instant>),
     /// Wait for the install to end, up to a deadline.
     Wait(Option<Instant>),
     /// Return at once.
@@ -282,46 +285,47 @@ enum Mode {
 
 impl Follow<'_> {
     fn run(&self, supervisor: Supervisor) -> Result<(), RunError> {
-        let mode = self.mode();
-        if self.spec.run.destroy_on_exit && mode == Mode::Detach {
-            // virt-install: with no console to leave, the guest is forced
-            // off as soon as qvirt-install exits.
-            destroy(self.dirs);
-            supervisor.wait();
-            self.say.line("Domain creation completed.");
-            return Ok(());
-        }
-        match mode {
+        let result = match self.mode() {
             Mode::Detach => {
-                supervisor.detach();
-                self.still_running();
+                self.leave();
                 Ok(())
             }
-            Mode::Wait(deadline) => self.wait(supervisor, deadline),
-            Mode::Text => self.console(supervisor),
+            Mode::Wait(deadline) => self.wait(&supervisor, deadline),
+            Mode::Text(deadline) => self.console(&supervisor, deadline),
+        };
+        if self.spec.run.destroy_on_exit {
+            // virt-install's at-exit destroy: however qvirt-install ends,
+            // by the console, the wait, its time limit or Ctrl+C, the
+            // guest ends with it.
+            supervisor.stop();
+        } else {
+            supervisor.detach();
         }
+        result
     }
 
-    /// virt-install's choice of console, and `--wait`.
+    /// virt-install's choice of console, and `--wait`: it still starts
+    /// the console, but follows the install rather than the console.
     fn mode(&self) -> Mode {
         let run = &self.spec.run;
-        if let Some(minutes) = run.wait {
-            let deadline = u64::try_from(minutes)
-                .ok()
-                .map(|m| Instant::now() + Duration::from_secs(m * 60));
-            return Mode::Wait(deadline);
-        }
+        // Bare or negative `--wait`: no deadline (`--wait 0` is
+        // `--noautoconsole` by now).
+        let deadline = run
+            .wait
+            .and_then(|minutes| u64::try_from(minutes).ok())
+            .map(|minutes| Instant::now() + Duration::from_secs(minutes * 60));
         let graphics = self.spec.graphics.kind;
         match run.autoconsole {
+            AutoConsole::None if run.wait.is_some() => Mode::Wait(deadline),
             AutoConsole::None => Mode::Detach,
-            AutoConsole::Text => Mode::Text,
-            AutoConsole::Default if graphics == GraphicsKind::None => Mode::Text,
+            AutoConsole::Text => Mode::Text(deadline),
+            AutoConsole::Default if graphics == GraphicsKind::None => Mode::Text(deadline),
             // virt-install's default for a cloud image: its first boot
             // speaks on the serial console.
-            AutoConsole::Default if self.spec.cloud_init.is_some() => Mode::Text,
+            AutoConsole::Default if self.spec.cloud_init.is_some() => Mode::Text(deadline),
             AutoConsole::Default | AutoConsole::Graphical => {
                 self.graphical_console();
-                Mode::Wait(None)
+                Mode::Wait(deadline)
             }
         }
     }
@@ -331,8 +335,10 @@ impl Follow<'_> {
     /// guests through libvirt, which qvirt does not have, so it cannot.
     fn graphical_console(&self) {
         let Some(display) = self.display else {
-            self.say
-                .line("warning: No console to launch for the guest, defaulting to --wait -1");
+            if self.spec.run.wait.is_none() {
+                self.say
+                    .line("warning: No console to launch for the guest, defaulting to --wait -1");
+            }
             return;
         };
         let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
@@ -377,8 +383,11 @@ impl Follow<'_> {
         }
     }
 
-    fn still_running(&self) {
-        if self.two_phase {
+    /// Says what becomes of the guest qvirt-install leaves running.
+    fn leave(&self) {
+        if self.spec.run.destroy_on_exit {
+            self.say.line("Domain creation completed.");
+        } else if self.two_phase {
             self.say
                 .line("Domain is still running. Installation may be in progress.");
             self.say.line(&format!(
@@ -395,10 +404,12 @@ impl Follow<'_> {
         if !self.interrupted.load(Ordering::Relaxed) {
             return None;
         }
-        self.say.line(&format!(
-            "The guest keeps running. Reach it with:\n  qvirt --connect {} console {}",
-            self.uri, self.name
-        ));
+        if !self.spec.run.destroy_on_exit {
+            self.say.line(&format!(
+                "The guest keeps running. Reach it with:\n  qvirt --connect {} console {}",
+                self.uri, self.name
+            ));
+        }
         Some(RunError::Interrupted {
             by_user: self.by_user.load(Ordering::Relaxed),
         })
@@ -406,97 +417,104 @@ impl Follow<'_> {
 
     /// Follows the reports until the install ended and the guest was
     /// started again (or is off for good).
-    fn wait(&self, supervisor: Supervisor, deadline: Option<Instant>) -> Result<(), RunError> {
+    fn wait(&self, supervisor: &Supervisor, deadline: Option<Instant>) -> Result<(), RunError> {
+        self.say_waiting(deadline);
+        self.until_restarted(supervisor, deadline)?;
+        Ok(())
+    }
+
+    fn say_waiting(&self, deadline: Option<Instant>) {
         if self.two_phase {
             self.say
                 .line("Domain is still running. Installation may be in progress.");
         }
         match deadline {
-            Some(_) => self.say.line(&format!(
-                "Waiting {} minutes for the installation to complete.",
-                self.spec.run.wait.unwrap_or_default()
-            )),
+            Some(_) => {
+                let minutes = self.spec.run.wait.unwrap_or_default();
+                let unit = if minutes == 1 { "minute" } else { "minutes" };
+                self.say.line(&format!(
+                    "Waiting {minutes} {unit} for the installation to complete."
+                ));
+            }
             None => self.say.line("Waiting for the installation to complete."),
         }
+    }
+
+    /// Follows the reports until the guest runs again after its install
+    /// (`true`), or until the install is over without that (`false`).
+    fn until_restarted(
+        &self,
+        supervisor: &Supervisor,
+        deadline: Option<Instant>,
+    ) -> Result<bool, RunError> {
         loop {
             if let Some(error) = self.interrupted() {
-                supervisor.detach();
                 return Err(error);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                supervisor.detach();
                 return Err(RunError::Timeout);
             }
             let report = match supervisor.next(Duration::from_millis(250)) {
+                Ok(Some(Report::Started { .. })) => return Ok(true),
                 Ok(Some(report)) => report,
                 Ok(None) => continue,
-                Err(SupervisorGone) => break,
-            };
-            match self.on_report(&report)? {
-                Next::Continue => {}
-                Next::Done => {
-                    supervisor.detach();
-                    return Ok(());
+                Err(SupervisorGone) => {
+                    self.say.line("Domain creation completed.");
+                    return Ok(false);
                 }
+            };
+            if self.on_report(&report)? == Next::Done {
+                return Ok(false);
             }
         }
-        supervisor.wait();
-        self.say.line("Domain creation completed.");
-        Ok(())
     }
 
     /// The console, attached again after the install phase's restart.
-    fn console(&self, supervisor: Supervisor) -> Result<(), RunError> {
+    /// With `--wait`, as in virt-install, qvirt-install follows the
+    /// install rather than the console: the deadline ends the console too,
+    /// and leaving the console goes on waiting.
+    fn console(
+        &self,
+        supervisor: &Supervisor,
+        mut deadline: Option<Instant>,
+    ) -> Result<(), RunError> {
+        let mut waiting = self.spec.run.wait.is_some();
+        if waiting {
+            self.say_waiting(deadline);
+        }
         loop {
             let options = AttachOptions {
                 replay: false,
                 wait: Duration::from_secs(10),
                 stop: Some(self.interrupted),
+                deadline,
                 pipe_input: false,
             };
             let detached = console::attach(self.dirs, self.name, options);
             match detached {
+                Ok(Detached::User) if waiting => {}
                 Ok(Detached::User) => {
-                    if self.spec.run.destroy_on_exit {
-                        destroy(self.dirs);
-                        supervisor.wait();
-                        self.say.line("Domain creation completed.");
-                    } else {
-                        supervisor.detach();
-                        self.still_running();
-                    }
+                    self.leave();
                     return Ok(());
                 }
                 Ok(Detached::Interrupted) => {
-                    supervisor.detach();
                     return Err(self
                         .interrupted()
                         .unwrap_or(RunError::Interrupted { by_user: true }));
                 }
+                Ok(Detached::TimedOut) => return Err(RunError::Timeout),
                 Ok(Detached::Closed) | Err(console::ConsoleError::Connect { .. }) => {}
-                Err(other) => {
-                    supervisor.detach();
-                    return Err(other.into());
-                }
+                Err(other) => return Err(other.into()),
             }
-            // The console closed: QEMU stopped. Find out what comes next.
-            loop {
-                match supervisor.next(Duration::from_secs(60)) {
-                    Ok(Some(Report::Started { .. })) => break,
-                    Ok(Some(report)) => {
-                        if self.on_report(&report)? == Next::Done {
-                            supervisor.detach();
-                            return Ok(());
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(SupervisorGone) => {
-                        supervisor.wait();
-                        self.say.line("Domain creation completed.");
-                        return Ok(());
-                    }
-                }
+            // QEMU stopped, or the user left while waiting: find out what
+            // comes next.
+            if !self.until_restarted(supervisor, deadline)? {
+                return Ok(());
             }
+            // `--wait` was for the install. As virt-install, stay on the
+            // restarted guest's console until the user leaves it.
+            waiting = false;
+            deadline = None;
         }
     }
 
@@ -526,17 +544,13 @@ impl Follow<'_> {
                 Ending::Destroyed => self.say.line("User stopped the VM. Not rebooting."),
                 Ending::Crashed => {}
             },
-            Report::Started { .. } => {
-                // The final form runs: with --wait or no console, done.
-                return Ok(Next::Done);
-            }
             Report::Failed { error, .. } => {
                 return Err(RunError::Install {
                     error: error.clone(),
                 });
             }
             Report::Note { message } => self.say.line(&format!("warning: {message}")),
-            Report::Ended { .. } | Report::Finished => {}
+            Report::Started { .. } | Report::Ended { .. } | Report::Finished => {}
         }
         Ok(Next::Continue)
     }
@@ -546,16 +560,4 @@ impl Follow<'_> {
 enum Next {
     Continue,
     Done,
-}
-
-/// Stops the guest at once over its client monitor.
-fn destroy(dirs: &GuestDirs) {
-    let options = crate::qmp::QmpOptions {
-        log: Some(dirs.qmp_log()),
-        connect_timeout: Duration::from_secs(5),
-        ..crate::qmp::QmpOptions::default()
-    };
-    if let Ok(qmp) = crate::qmp::Qmp::connect(&dirs.qmp_socket(), options, &mut || true) {
-        let _ = qmp.quit();
-    }
 }

@@ -570,4 +570,14 @@ impl Supervisor {
     pub fn wait(mut self) {
         let _ = self.child.wait();
     }
+
+    /// Forces the guest off and waits for the supervisor to finish. On
+    /// SIGTERM it quits QEMU and starts no further phase, so no QEMU is
+    /// left without it, even one between the install and its restart.
+    pub fn stop(mut self) {
+        // Not reaped yet, so the pid is still this child's.
+        let pid = rustix::process::Pid::from_child(&self.child);
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        let _ = self.child.wait();
+    }
 }
