@@ -181,7 +181,14 @@ fn refusals_are_clear_and_change_nothing() {
         .output()
         .expect("second console");
     let (_, stderr) = expect_code(&output, 1);
-    assert!(stderr.contains("is in use by another client"), "{stderr}");
+    assert!(
+        stderr.contains("Active console session exists for domain 'busy'"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Connected to domain"),
+        "no false welcome: {stderr}"
+    );
     kill(first.id() as i32);
     let _ = first.wait();
 

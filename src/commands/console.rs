@@ -8,10 +8,8 @@ use crate::runtime::console::{self, AttachOptions, Detached};
 /// Attaches to guest `name`'s serial console; `Ctrl+]` leaves it.
 pub fn run(context: &Context, name: &str) -> Result<(), CommandError> {
     let (dirs, _, _) = context.running(name)?;
-    context.say(&format!(
-        "Connected to domain '{name}'\nEscape character is ^] (Ctrl + ])"
-    ));
     let options = AttachOptions {
+        banner: !context.quiet,
         replay: true,
         wait: Duration::from_secs(2),
         stop: None,

@@ -45,6 +45,7 @@ pub fn run(context: &Context, name: &str, attach: bool) -> Result<(), CommandErr
     context.say(&format!("Domain '{name}' started"));
     if attach {
         let options = AttachOptions {
+            banner: !context.quiet,
             replay: false,
             wait: Duration::from_secs(10),
             stop: None,

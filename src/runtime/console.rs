@@ -30,7 +30,7 @@ const REPLAY_BYTES: u64 = 4096;
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
     /// Another client is attached.
-    #[error("the console of guest `{name}` is in use by another client")]
+    #[error("operation failed: Active console session exists for domain '{name}'")]
     Busy {
         /// The guest.
         name: String,
@@ -67,6 +67,9 @@ pub enum Detached {
 /// How to attach.
 #[derive(Debug, Clone, Copy)]
 pub struct AttachOptions<'a> {
+    /// Say on stderr, as virsh does, that the console is joined and how
+    /// to leave it, once it is.
+    pub banner: bool,
     /// Print the end of the console log first.
     pub replay: bool,
     /// How long to wait for the socket to appear.
@@ -107,6 +110,9 @@ pub fn attach(
 ) -> Result<Detached, ConsoleError> {
     let _lock = lock(dirs, name)?;
     let mut socket = connect(dirs, name, options.wait)?;
+    if options.banner {
+        eprintln!("Connected to domain '{name}'\nEscape character is ^] (Ctrl + ])");
+    }
     let mut stdout = std::io::stdout();
     if options.replay {
         replay(dirs, &mut stdout);
@@ -242,6 +248,7 @@ mod tests {
 
     fn options(deadline: Option<Instant>) -> AttachOptions<'static> {
         AttachOptions {
+            banner: false,
             replay: false,
             wait: Duration::ZERO,
             stop: None,
@@ -308,7 +315,7 @@ mod tests {
         let error = lock(&dirs, "g").err().expect("busy");
         assert_eq!(
             error.to_string(),
-            "the console of guest `g` is in use by another client"
+            "operation failed: Active console session exists for domain 'g'"
         );
     }
 }

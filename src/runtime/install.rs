@@ -484,6 +484,7 @@ impl Follow<'_> {
         }
         loop {
             let options = AttachOptions {
+                banner: !self.spec.run.quiet,
                 replay: false,
                 wait: Duration::from_secs(10),
                 stop: Some(self.interrupted),
