@@ -236,3 +236,28 @@ fn completions_offer_the_defined_guests() {
         .collect();
     assert_eq!(guests, ["alpha", "beta"], "{stdout}");
 }
+
+#[test]
+fn a_definition_that_cannot_be_read_is_shown_and_can_be_undefined() {
+    let world = World::new();
+    let state = world.state_dir("broken");
+    std::fs::create_dir_all(&state).expect("state folder");
+    std::fs::write(state.join("guest.json"), "{ not json").expect("a broken definition");
+
+    let output = world.qvirt(&["list", "--all"]).output().expect("list");
+    let (_, stderr) = expect_code(&output, 0);
+    assert!(
+        stderr.contains("warning: the saved definition `") && stderr.contains("broken"),
+        "{stderr}"
+    );
+
+    // Its disks are unknown, so storage is not removed blindly.
+    let output = world
+        .qvirt(&["undefine", "broken", "--remove-all-storage"])
+        .output()
+        .expect("undefine");
+    expect_code(&output, 1);
+    assert!(state.exists());
+    qvirt(&world, &["undefine", "broken"]);
+    assert!(!state.exists());
+}

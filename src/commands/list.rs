@@ -23,8 +23,16 @@ pub fn run(context: &Context, all: bool, json: bool) -> Result<(), CommandError>
     let mut rows = Vec::new();
     for name in crate::runtime::state::defined_names(&context.roots) {
         let dirs = context.roots.guest(&name);
-        let Ok(definition) = Definition::load(&dirs, &name) else {
-            continue;
+        let definition = match Definition::load(&dirs, &name) {
+            Ok(definition) => definition,
+            Err(error) => {
+                // Not hidden: `qvirt undefine NAME` can still clear it.
+                match std::error::Error::source(&error) {
+                    Some(cause) => eprintln!("warning: {error}: {cause}"),
+                    None => eprintln!("warning: {error}"),
+                }
+                continue;
+            }
         };
         let live = live::inspect(&dirs, &definition);
         let state = live::state_of(&dirs, live.as_ref());

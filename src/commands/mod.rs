@@ -18,8 +18,9 @@ use crate::runtime::state::{Definition, StateError};
 /// Why a `qvirt` command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    /// `--connect` named a hypervisor qvirt does not serve.
-    #[error("--connect {0} is not supported: qvirt serves qemu:///system and qemu:///session")]
+    /// `--connect` or `LIBVIRT_DEFAULT_URI` named a hypervisor qvirt does
+    /// not serve.
+    #[error("{0} is not supported: qvirt serves qemu:///system and qemu:///session")]
     Connection(String),
     /// The guest's state.
     #[error(transparent)]
@@ -127,12 +128,17 @@ impl Context {
 /// qvirt-install's.
 fn connection(uri: Option<&str>) -> Result<Connection, CommandError> {
     if let Some(uri) = uri {
-        return Connection::from_uri(uri).ok_or_else(|| CommandError::Connection(uri.into()));
+        return Connection::from_uri(uri)
+            .ok_or_else(|| CommandError::Connection(format!("--connect {uri}")));
     }
     let default = std::env::var("LIBVIRT_DEFAULT_URI").ok();
     let root = rustix::process::geteuid().is_root();
-    Connection::default_for(default.as_deref(), root)
-        .ok_or_else(|| CommandError::Connection(default.unwrap_or_default()))
+    Connection::default_for(default.as_deref(), root).ok_or_else(|| {
+        CommandError::Connection(format!(
+            "LIBVIRT_DEFAULT_URI={}",
+            default.unwrap_or_default()
+        ))
+    })
 }
 
 /// Runs one `qvirt` command.

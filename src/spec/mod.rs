@@ -405,8 +405,14 @@ fn connection(uri: Option<&str>, env: &SpecEnv) -> Result<Connection, SpecError>
     };
     match uri {
         Some(uri) => Connection::from_uri(uri).ok_or_else(|| unsupported(uri)),
-        None => Connection::default_for(env.default_uri.as_deref(), env.is_root)
-            .ok_or_else(|| unsupported(env.default_uri.as_deref().unwrap_or_default())),
+        None => Connection::default_for(env.default_uri.as_deref(), env.is_root).ok_or_else(|| {
+            SpecError::Unsupported {
+                options: vec![format!(
+                    "LIBVIRT_DEFAULT_URI={}",
+                    env.default_uri.as_deref().unwrap_or_default()
+                )],
+            }
+        }),
     }
 }
 
