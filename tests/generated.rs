@@ -11,7 +11,6 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use clap_complete::env::{self, EnvCompleter};
 
-use qvirt::cli::InstallArgs;
 use qvirt::cli::qvirt::QvirtArgs;
 
 fn man(command: clap::Command) -> Vec<u8> {
@@ -75,11 +74,14 @@ fn completion(shell: Shell, command: clap::Command) -> Vec<u8> {
 /// Every generated file, by its path in the repository, with its text.
 fn generated() -> Vec<(String, Vec<u8>)> {
     let mut files = vec![
-        ("man/qvirt-install.1".into(), man(InstallArgs::command())),
+        (
+            "man/qvirt-install.1".into(),
+            man(qvirt::cli::install_command()),
+        ),
         ("man/qvirt.1".into(), man(QvirtArgs::command())),
     ];
     files.extend(subcommand_pages(QvirtArgs::command()));
-    let install = InstallArgs::command();
+    let install = qvirt::cli::install_command();
     files.push((
         "completions/qvirt-install.bash".into(),
         completion(Shell::Bash, install.clone()),

@@ -11,7 +11,27 @@ pub mod abbrev;
 pub mod compat;
 pub mod qvirt;
 
-use clap::{ArgAction, Args, Parser};
+use clap::{ArgAction, Args, CommandFactory as _, Parser, ValueHint};
+
+/// The options whose value names a file of this machine. Every other value
+/// is a word or a sub-option list, which a shell should not complete as a
+/// file name.
+const FILE_OPTIONS: &[&str] = &["cdrom", "cdrom_short", "location", "disk", "initrd_inject"];
+
+/// qvirt-install's command with what each value is, for the shell
+/// completions and the man page.
+pub fn install_command() -> clap::Command {
+    InstallArgs::command().mut_args(|arg| {
+        if !arg.get_action().takes_values() {
+            return arg;
+        }
+        let hint = match FILE_OPTIONS.contains(&arg.get_id().as_str()) {
+            true => ValueHint::FilePath,
+            false => ValueHint::Other,
+        };
+        arg.value_hint(hint)
+    })
+}
 
 /// `qvirt-install`: create a virtual machine as virt-install does, with no
 /// libvirt behind it.
