@@ -22,7 +22,7 @@ bin=$PWD/target/release/qvirt-install
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 head -c 1048576 /dev/zero >"$work/debian.iso"
-export QVIRT_ROOT=$work/root QVIRT_PREDICTABLE=1 QVIRT_KVM=usable QVIRT_NET=none
+export QVIRT_ROOT=$work/root QVIRT_PREDICTABLE=1 QVIRT_KVM=usable QVIRT_NET=bridge=br0
 # The commas are sub-option separators, not array separators.
 # shellcheck disable=SC2054
 line=(--name bench --memory 2048 --vcpus 2 --disk size=20 --cdrom "$work/debian.iso"
