@@ -60,6 +60,11 @@ fn cdrom_install_reboots_into_the_installed_disk() {
     ] {
         assert!(stderr.contains(message), "{message}: {stderr}");
     }
+    assert_eq!(
+        stderr.matches("Domain creation completed.").count(),
+        1,
+        "said once: {stderr}"
+    );
 
     // Where virt-install puts a new disk without a path, as qcow2 of 1 GiB.
     let image = world.path().join("images/inst.qcow2");

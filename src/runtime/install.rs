@@ -196,6 +196,7 @@ pub fn create_and_run(
         two_phase,
         interrupted: &interrupted,
         by_user: &by_user,
+        completed: std::cell::Cell::new(false),
     };
     follow.run(supervisor)
 }
@@ -269,6 +270,8 @@ struct Follow<'a> {
     two_phase: bool,
     interrupted: &'a AtomicBool,
     by_user: &'a AtomicBool,
+    /// "Domain creation completed." was said; once is enough.
+    completed: std::cell::Cell<bool>,
 }
 
 /// What qvirt-install does while the guest runs.
@@ -383,10 +386,17 @@ impl Follow<'_> {
         }
     }
 
+    /// virt-install's closing line, said once however the run ends.
+    fn say_completed(&self) {
+        if !self.completed.replace(true) {
+            self.say.line("Domain creation completed.");
+        }
+    }
+
     /// Says what becomes of the guest qvirt-install leaves running.
     fn leave(&self) {
         if self.spec.run.destroy_on_exit {
-            self.say.line("Domain creation completed.");
+            self.say_completed();
         } else if self.two_phase {
             self.say
                 .line("Domain is still running. Installation may be in progress.");
@@ -396,7 +406,7 @@ impl Follow<'_> {
                 self.uri, self.name
             ));
         } else {
-            self.say.line("Domain creation completed.");
+            self.say_completed();
         }
     }
 
@@ -459,7 +469,7 @@ impl Follow<'_> {
                 Ok(Some(report)) => report,
                 Ok(None) => continue,
                 Err(SupervisorGone) => {
-                    self.say.line("Domain creation completed.");
+                    self.say_completed();
                     return Ok(false);
                 }
             };
@@ -528,7 +538,7 @@ impl Follow<'_> {
             } => match ending {
                 Ending::Rebooted | Ending::PoweredOff => {
                     self.say.line("Domain has shutdown. Continuing.");
-                    self.say.line("Domain creation completed.");
+                    self.say_completed();
                     if self.spec.run.transient {
                         return Ok(Next::Done);
                     }
