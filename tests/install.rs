@@ -368,7 +368,7 @@ fn a_transient_guest_leaves_no_definition() {
         "the guest ran: {stdout}"
     );
     world.wait_until("the supervisor to forget it", || {
-        !world.state_dir("once").exists()
+        !world.state_dir("once").exists() && !world.runtime_dir("once").exists()
     });
 }
 

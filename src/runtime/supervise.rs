@@ -445,7 +445,10 @@ fn finish(dirs: &GuestDirs, definition: &Definition) {
         state::remove_file(&file);
     }
     if definition.transient {
+        // The lock file goes too, while it is still held: nothing of a
+        // transient guest outlives it.
         let _ = state::remove_dir(&dirs.state);
+        let _ = state::remove_dir(&dirs.runtime);
     }
 }
 
