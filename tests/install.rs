@@ -9,6 +9,18 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+/// The test guest's whole install from its ISO onto a new 1 GiB disk, as
+/// [`small`] guests run, with `extra` options.
+fn iso_install<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    static ISO: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let iso = ISO.get_or_init(|| guest().join("guest.iso").display().to_string());
+    let mut args = small(&[
+        "--name", name, "--cdrom", iso, "--disk", "size=1", "--osinfo", "generic",
+    ]);
+    args.extend(extra);
+    args
+}
+
 #[test]
 fn direct_kernel_boot_shows_the_kernel_arguments() {
     let world = World::new();
@@ -34,11 +46,7 @@ fn direct_kernel_boot_shows_the_kernel_arguments() {
 #[test]
 fn cdrom_install_reboots_into_the_installed_disk() {
     let world = World::new();
-    let iso = guest().join("guest.iso");
-    let iso = iso.to_str().expect("utf-8");
-    let args = small(&[
-        "--name", "inst", "--cdrom", iso, "--disk", "size=1", "--osinfo", "generic",
-    ]);
+    let args = iso_install("inst", &[]);
     let output = world.install(&args).output().expect("run");
     let (_, stderr) = expect_code(&output, 0);
 
@@ -88,19 +96,7 @@ fn cdrom_install_reboots_into_the_installed_disk() {
 #[test]
 fn noautoconsole_returns_at_once_and_the_restart_still_happens() {
     let world = World::new();
-    let iso = guest().join("guest.iso");
-    let iso = iso.to_str().expect("utf-8");
-    let args = small(&[
-        "--name",
-        "bg",
-        "--cdrom",
-        iso,
-        "--disk",
-        "size=1",
-        "--osinfo",
-        "generic",
-        "--noautoconsole",
-    ]);
+    let args = iso_install("bg", &["--noautoconsole"]);
     let started = Instant::now();
     let output = world.install(&args).output().expect("run");
     let (_, stderr) = expect_code(&output, 0);
@@ -308,21 +304,7 @@ fn ctrl_c_while_waiting_leaves_the_guest_running() {
 #[test]
 fn qemu_killed_during_the_install_removes_what_the_run_made() {
     let world = World::new();
-    let iso = guest().join("guest.iso");
-    let iso = iso.to_str().expect("utf-8");
-    let args = small(&[
-        "--name",
-        "killed",
-        "--cdrom",
-        iso,
-        "--disk",
-        "size=1",
-        "--osinfo",
-        "generic",
-        "--noautoconsole",
-        "--wait",
-        "-1",
-    ]);
+    let args = iso_install("killed", &["--noautoconsole", "--wait", "-1"]);
     let child = world
         .install(&args)
         .stdout(Stdio::piped())
@@ -646,22 +628,10 @@ fn destroy_on_exit_stops_the_guest_when_ctrl_c_ends_the_wait() {
 #[test]
 fn destroy_on_exit_after_the_wait_stops_the_restarted_guest() {
     let world = World::new();
-    let iso = guest().join("guest.iso");
-    let iso = iso.to_str().expect("utf-8");
-    let args = small(&[
-        "--name",
+    let args = iso_install(
         "twice",
-        "--cdrom",
-        iso,
-        "--disk",
-        "size=1",
-        "--osinfo",
-        "generic",
-        "--noautoconsole",
-        "--wait",
-        "-1",
-        "--destroy-on-exit",
-    ]);
+        &["--noautoconsole", "--wait", "-1", "--destroy-on-exit"],
+    );
     let output = world.install(&args).output().expect("run");
     let (_, stderr) = expect_code(&output, 0);
     assert!(stderr.contains("Restarting guest."), "{stderr}");
