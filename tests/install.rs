@@ -9,6 +9,18 @@ use std::time::{Duration, Instant};
 
 use support::*;
 
+/// A test guest booted directly that stays up after its markers, with no
+/// disk, as [`small`] guests run, with `extra` options.
+fn staying_guest<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    static BOOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let boot = BOOT.get_or_init(|| kernel_boot("qvirt.stay=1"));
+    let mut args = small(&[
+        "--name", name, "--osinfo", "generic", "--disk", "none", "--boot", boot,
+    ]);
+    args.extend(extra);
+    args
+}
+
 /// The test guest's whole install from its ISO onto a new 1 GiB disk, as
 /// [`small`] guests run, with `extra` options.
 fn iso_install<'a>(name: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -468,19 +480,7 @@ fn a_disk_another_guest_uses_is_refused() {
 #[test]
 fn destroy_on_exit_without_a_console_stops_the_guest_at_once() {
     let world = World::new();
-    let boot = kernel_boot("qvirt.stay=1");
-    let args = small(&[
-        "--name",
-        "brief",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "none",
-        "--boot",
-        &boot,
-        "--noautoconsole",
-        "--destroy-on-exit",
-    ]);
+    let args = staying_guest("brief", &["--noautoconsole", "--destroy-on-exit"]);
     let output = world.install(&args).output().expect("run");
     expect_code(&output, 0);
     assert_eq!(
@@ -583,21 +583,10 @@ fn a_mac_address_another_guest_has_is_refused() {
 #[test]
 fn destroy_on_exit_stops_the_guest_when_ctrl_c_ends_the_wait() {
     let world = World::new();
-    let boot = kernel_boot("qvirt.stay=1");
-    let args = small(&[
-        "--name",
+    let args = staying_guest(
         "gone",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "none",
-        "--boot",
-        &boot,
-        "--noautoconsole",
-        "--wait",
-        "-1",
-        "--destroy-on-exit",
-    ]);
+        &["--noautoconsole", "--wait", "-1", "--destroy-on-exit"],
+    );
     let child = world
         .install(&args)
         .stdout(Stdio::piped())
@@ -670,11 +659,8 @@ fn wait_without_a_limit_still_shows_the_console() {
 /// `--graphics none --wait 1` on a guest that stays up: qvirt-install shows
 /// its console for the minute and leaves, as virt-install does.
 fn wait_a_minute_on_the_console(world: &World, name: &str, extra: &[&str]) -> (Output, i32) {
-    let boot = kernel_boot("qvirt.stay=1");
-    let args = small(&[
-        "--name", name, "--osinfo", "generic", "--disk", "none", "--boot", &boot, "--wait", "1",
-    ]);
-    let args: Vec<&str> = args.into_iter().chain(extra.iter().copied()).collect();
+    let mut args = staying_guest(name, &["--wait", "1"]);
+    args.extend(extra);
     let started = Instant::now();
     let child = world
         .install(&args)
