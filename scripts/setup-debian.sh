@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # What each package is for is in README.md, "What qvirt runs".
 RUNTIME='qemu-system-x86 qemu-utils'
-OPTIONAL='ovmf swtpm swtpm-tools osinfo-db xorriso iproute2'
+OPTIONAL='ovmf swtpm swtpm-tools osinfo-db xorriso iproute2 passt'
 
 missing=()
 for package in $RUNTIME $OPTIONAL; do

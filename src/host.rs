@@ -12,6 +12,7 @@
 //! | `QVIRT_NET` | `none`, or a comma list of `virbr0`, `route=BRIDGE` and `bridge=BRIDGE` | looking for bridges |
 //! | `QVIRT_FIRMWARE` | `none`, or `CODE:VARS` | looking for OVMF |
 //! | `QVIRT_FREE_SPACE` | bytes | the free space of the images' folder |
+//! | `QVIRT_PASST` | `none`, or the path of `passt` | looking for passt on `PATH` |
 
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,8 @@ pub struct HostFacts {
     pub bridges: Vec<String>,
     /// The TPM emulator (Debian package `swtpm`), if installed.
     pub swtpm: Option<PathBuf>,
+    /// The user-mode network helper (Debian package `passt`), if installed.
+    pub passt: Option<PathBuf>,
 }
 
 impl HostFacts {
@@ -79,6 +82,7 @@ impl HostFacts {
             has_virbr0,
             bridges,
             swtpm: which::which("swtpm").ok(),
+            passt: find_passt(),
         }
     }
 }
@@ -94,6 +98,23 @@ pub const NET_ENV: &str = "QVIRT_NET";
 
 /// Stands in for looking for OVMF: `none`, or `CODE:VARS`.
 pub const FIRMWARE_ENV: &str = "QVIRT_FIRMWARE";
+
+/// Stands in for looking for passt: `none`, or the path of the binary.
+pub const PASST_ENV: &str = "QVIRT_PASST";
+
+/// The `passt` to run for `--network passt`, unless the environment says
+/// there is none; the planner and the supervisor both ask here, so they
+/// agree on it.
+pub fn find_passt() -> Option<PathBuf> {
+    match std::env::var(PASST_ENV).ok().filter(|v| !v.is_empty()) {
+        Some(value) => passt_from_env(&value),
+        None => which::which("passt").ok(),
+    }
+}
+
+fn passt_from_env(value: &str) -> Option<PathBuf> {
+    (value != "none").then(|| PathBuf::from(value))
+}
 
 fn kvm_from_env(value: &str) -> Kvm {
     match value {
@@ -249,6 +270,11 @@ mod tests {
         assert_eq!(kvm_from_env("pvm"), Kvm::Pvm);
         assert_eq!(kvm_from_env("none"), Kvm::Unusable("QVIRT_KVM=none".into()));
         assert_eq!(firmware_from_env("none"), None);
+        assert_eq!(passt_from_env("none"), None);
+        assert_eq!(
+            passt_from_env("/opt/passt"),
+            Some(PathBuf::from("/opt/passt"))
+        );
         let firmware = firmware_from_env("/a/CODE.fd:/a/VARS.fd").expect("a pair");
         assert_eq!(firmware.vars_template, PathBuf::from("/a/VARS.fd"));
         let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();

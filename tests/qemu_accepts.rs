@@ -413,6 +413,15 @@ fn free_ports(args: &[String]) -> Result<(Vec<String>, Peers), String> {
                 _ => Ok(value.to_string()),
             })?,
             "-chardev" if arg.starts_with("socket,") => chardev_socket(arg, &mut peers)?,
+            // passt's socket: a listener stands in for passt, which QEMU
+            // connects to as it starts.
+            "-netdev" if arg.starts_with("stream,") && arg.contains(",server=off") => {
+                let path = option(arg, "addr.path").ok_or("a stream without a path")?;
+                peers
+                    .0
+                    .push(UnixListener::bind(&path).map_err(|e| format!("{path}: {e}"))?);
+                arg.clone()
+            }
             _ => arg.clone(),
         };
         previous = arg;

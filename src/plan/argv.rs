@@ -449,7 +449,7 @@ fn blockdev(b: &mut Builder, disk: &GuestDisk, path: &std::path::Path, node: &st
 
 fn nics(b: &mut Builder, guest: &Guest, phase: Phase) {
     for (index, nic) in guest.nics.iter().enumerate() {
-        b.push("-netdev", netdev(nic, index));
+        b.push("-netdev", netdev(guest, nic, index));
         let bootindex = nic_bootindex(guest, phase, index)
             .map(|n| format!(",bootindex={n}"))
             .unwrap_or_default();
@@ -474,7 +474,7 @@ pub fn tap_fd(index: usize) -> i32 {
 /// Where tap fds start in QEMU, clear of what it opens itself at start.
 const TAP_FD_BASE: i32 = 200;
 
-fn netdev(nic: &GuestNic, index: usize) -> String {
+fn netdev(guest: &Guest, nic: &GuestNic, index: usize) -> String {
     match &nic.backend {
         GuestNicBackend::User => {
             let forwards: String = nic
@@ -496,6 +496,13 @@ fn netdev(nic: &GuestNic, index: usize) -> String {
                 })
                 .collect();
             format!("user,id=hostnet{index}{forwards}")
+        }
+        GuestNicBackend::Passt => {
+            let socket = crate::plan::passt::socket(&guest.dirs(), index);
+            format!(
+                "stream,id=hostnet{index},server=off,addr.type=unix,addr.path={}",
+                crate::paths::qemu_escape(&socket)
+            )
         }
         GuestNicBackend::Tap { .. } | GuestNicBackend::Macvtap { .. } => {
             format!("tap,id=hostnet{index},fd={}", tap_fd(index))

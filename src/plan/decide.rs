@@ -634,6 +634,7 @@ fn nic_backend(
     };
     match backend {
         NicBackend::User => Ok(GuestNicBackend::User),
+        NicBackend::Passt if ctx.host.passt.is_some() => Ok(GuestNicBackend::Passt),
         NicBackend::Passt => {
             warnings.push(
                 "--network passt: qvirt runs it as QEMU user-mode networking, \
@@ -930,6 +931,7 @@ mod tests {
             has_virbr0: false,
             bridges: Vec::new(),
             swtpm: None,
+            passt: None,
         };
         let roots = crate::paths::Roots {
             runtime: "/r".into(),

@@ -9,6 +9,7 @@
 pub mod argv;
 mod decide;
 mod kernel;
+pub mod passt;
 
 use std::path::{Path, PathBuf};
 
@@ -138,6 +139,8 @@ impl GuestDisk {
 pub enum GuestNicBackend {
     /// QEMU's user-mode networking.
     User,
+    /// A passt process, which QEMU reaches over a UNIX socket.
+    Passt,
     /// A tap device, attached to a host bridge.
     Tap {
         /// The tap interface's name.
@@ -167,7 +170,7 @@ pub struct GuestNic {
     pub model: String,
     /// `boot.order=`.
     pub boot_order: Option<u32>,
-    /// Host ports forwarded to the guest (user-mode networking only).
+    /// Host ports forwarded to the guest (user-mode networking and passt).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forwards: Vec<PortForward>,
 }

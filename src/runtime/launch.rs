@@ -58,6 +58,12 @@ pub enum LaunchError {
         /// Why.
         reason: String,
     },
+    /// passt did not start.
+    #[error("passt did not start: {reason}")]
+    Passt {
+        /// Why.
+        reason: String,
+    },
     /// QEMU ran but did not answer over QMP.
     #[error("QEMU did not start the guest")]
     Qmp {
@@ -128,27 +134,31 @@ pub struct Running {
     pub child: Child,
     /// The supervisor's QMP connection.
     pub qmp: Qmp,
-    /// The guest's TPM emulator, if it has a TPM; kept until QEMU ends.
-    pub tpm: Option<Swtpm>,
+    /// The processes serving this QEMU (the TPM emulator, passt); kept
+    /// until QEMU ends.
+    pub helpers: Vec<Helper>,
 }
 
-/// A TPM emulator serving one QEMU; it ends with QEMU (`--terminate`) and
-/// is reaped, or stopped, when dropped.
-pub struct Swtpm {
+/// A helper process serving one QEMU, such as swtpm or passt; it ends
+/// with QEMU (`--terminate`, `--one-off`) and is reaped, or stopped, when
+/// dropped, and its socket goes with it.
+pub struct Helper {
     child: Child,
+    socket: PathBuf,
 }
 
-impl Drop for Swtpm {
+impl Drop for Helper {
     fn drop(&mut self) {
         if wait_exit(&mut self.child, Duration::from_secs(5)).is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        crate::runtime::state::remove_file(&self.socket);
     }
 }
 
 /// Starts swtpm for the guest's TPM and waits for its socket.
-pub fn start_swtpm(dirs: &GuestDirs) -> Result<Swtpm, LaunchError> {
+pub fn start_swtpm(dirs: &GuestDirs) -> Result<Helper, LaunchError> {
     let program = which::which("swtpm").unwrap_or_else(|_| PathBuf::from("swtpm"));
     let state = dirs.tpm_state();
     let socket = dirs.tpm_socket();
@@ -164,27 +174,94 @@ pub fn start_swtpm(dirs: &GuestDirs) -> Result<Swtpm, LaunchError> {
         .arg("--tpmstate")
         .arg(format!("dir={}", state.display()))
         .arg("--ctrl")
-        .arg(format!("type=unixio,path={}", socket.display()))
+        .arg(format!("type=unixio,path={}", socket.display()));
+    start_helper(process, &program, &socket).map_err(|reason| match reason {
+        HelperFailure::Spawn(error) => error,
+        HelperFailure::NoSocket(reason) => LaunchError::Tpm { reason },
+    })
+}
+
+/// Starts passt for NIC `index` and waits for its socket, which QEMU
+/// connects to when it starts.
+pub fn start_passt(
+    dirs: &GuestDirs,
+    index: usize,
+    forwards: &[crate::spec::PortForward],
+) -> Result<Helper, LaunchError> {
+    let program = crate::host::find_passt().ok_or_else(|| LaunchError::Passt {
+        reason: "passt is not installed: install the Debian package `passt`".into(),
+    })?;
+    let socket = crate::plan::passt::socket(dirs, index);
+    let log = crate::plan::passt::log(dirs, index);
+    crate::runtime::state::remove_file(&socket);
+    // As root, passt would switch to `nobody`, who can reach neither the
+    // guest's folders nor QEMU; it stays the user QEMU runs as instead.
+    let runas = rustix::process::geteuid().is_root().then(|| {
+        format!(
+            "{}:{}",
+            rustix::process::geteuid().as_raw(),
+            rustix::process::getegid().as_raw()
+        )
+    });
+    let mut process = std::process::Command::new(&program);
+    process.args(crate::plan::passt::args(
+        forwards,
+        &socket,
+        &log,
+        runas.as_deref(),
+    ));
+    let log_start = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    start_helper(process, &program, &socket).map_err(|reason| match reason {
+        HelperFailure::Spawn(error) => error,
+        // passt says why in its log, such as a host with no default route.
+        HelperFailure::NoSocket(reason) => LaunchError::Passt {
+            reason: format!("{reason}:\n{}", log_tail(&log, log_start)),
+        },
+    })
+}
+
+/// Why a helper did not start.
+enum HelperFailure {
+    Spawn(LaunchError),
+    NoSocket(String),
+}
+
+/// Spawns a helper in a session of its own and waits for it to open
+/// `socket`; a helper that exits or takes too long is stopped.
+fn start_helper(
+    mut process: std::process::Command,
+    program: &Path,
+    socket: &Path,
+) -> Result<Helper, HelperFailure> {
+    process
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     new_session(&mut process);
-    let mut child = process.spawn().map_err(|source| LaunchError::Spawn {
-        program: program.clone(),
-        source,
+    let mut child = process.spawn().map_err(|source| {
+        HelperFailure::Spawn(LaunchError::Spawn {
+            program: program.to_path_buf(),
+            source,
+        })
     })?;
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !socket.exists() {
         if !matches!(child.try_wait(), Ok(None)) || std::time::Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(LaunchError::Tpm {
-                reason: format!("swtpm did not open `{}`", socket.display()),
-            });
+            let name = program.file_name().unwrap_or(program.as_os_str());
+            return Err(HelperFailure::NoSocket(format!(
+                "{} did not open `{}`",
+                name.to_string_lossy(),
+                socket.display()
+            )));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(Swtpm { child })
+    Ok(Helper {
+        child,
+        socket: socket.to_path_buf(),
+    })
 }
 
 /// Spawns QEMU for `command`, with each of `fds` open in it at the
@@ -247,7 +324,7 @@ pub fn spawn(
     Ok(Running {
         child,
         qmp,
-        tpm: None,
+        helpers: Vec::new(),
     })
 }
 

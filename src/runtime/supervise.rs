@@ -238,7 +238,7 @@ fn run_phase(
     };
     // The taps live as long as this phase's QEMU.
     let (mut running, _taps) = launch_with_retry(dirs, definition, phase, command, out)?;
-    running.tpm = tpm;
+    running.helpers.extend(tpm);
     let pid = running.child.id();
     let started = start_guest(&running, definition, phase);
     let display = match started {
@@ -287,8 +287,9 @@ fn launch_with_retry(
     command: &Command,
     out: &mut dyn Write,
 ) -> Result<(Running, Taps), SuperviseError> {
-    // Fresh taps for each start: each goes when its QEMU exits.
+    // Fresh taps and passts for each start: each goes when its QEMU exits.
     let taps = open_taps(definition)?;
+    let passts = start_passts(dirs, definition)?;
     match launch::spawn(command, dirs, &taps.fds) {
         Err(error) if error.is_msr_abort() => {
             let Some(fixed) = launch::without_arch_capabilities(command) else {
@@ -299,8 +300,11 @@ fn launch_with_retry(
                 .to_string();
             report(out, &Report::Note { message });
             drop(taps);
+            drop(passts);
             let taps = open_taps(definition)?;
-            let running = launch::spawn(&fixed, dirs, &taps.fds)?;
+            let passts = start_passts(dirs, definition)?;
+            let mut running = launch::spawn(&fixed, dirs, &taps.fds)?;
+            running.helpers.extend(passts);
             if let Some(run) = launch::without_arch_capabilities(&definition.run) {
                 definition.run = run;
             }
@@ -312,8 +316,26 @@ fn launch_with_retry(
             }
             Ok((running, taps))
         }
-        other => Ok((other?, taps)),
+        other => {
+            let mut running = other?;
+            running.helpers.extend(passts);
+            Ok((running, taps))
+        }
     }
+}
+
+/// One passt for each NIC that has one, each ready for QEMU to connect.
+fn start_passts(
+    dirs: &GuestDirs,
+    definition: &Definition,
+) -> Result<Vec<launch::Helper>, SuperviseError> {
+    let mut passts = Vec::new();
+    for (index, nic) in definition.guest.nics.iter().enumerate() {
+        if nic.backend == GuestNicBackend::Passt {
+            passts.push(launch::start_passt(dirs, index, &nic.forwards)?);
+        }
+    }
+    Ok(passts)
 }
 
 /// Sets what the phase needs over QMP, then lets the CPUs run. Returns the
@@ -357,7 +379,7 @@ fn open_taps(definition: &Definition) -> Result<Taps, TapError> {
     for (index, nic) in definition.guest.nics.iter().enumerate() {
         let fd = argv::tap_fd(index);
         match &nic.backend {
-            GuestNicBackend::User => {}
+            GuestNicBackend::User | GuestNicBackend::Passt => {}
             GuestNicBackend::Tap { ifname, bridge } => taps.add_bridged(ifname, bridge, fd)?,
             GuestNicBackend::Macvtap {
                 ifname,

@@ -10,8 +10,8 @@ pub enum NicBackend {
     Default,
     /// QEMU's user-mode networking (NAT, no root).
     User,
-    /// `--network passt`: carried by user-mode networking, which offers
-    /// the same NAT and port forwards.
+    /// `--network passt`: a passt process when passt is installed, QEMU's
+    /// user-mode networking (the same NAT and port forwards) otherwise.
     Passt,
     /// A tap device on this host bridge.
     Bridge(String),

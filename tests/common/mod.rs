@@ -38,8 +38,9 @@ pub fn program(name: &str) -> PathBuf {
 }
 
 /// The environment every run starts from. The probes that differ between
-/// machines (KVM, bridges, OVMF, free space) are stood in for, the connection is
-/// fixed whoever runs the tests, and MACs and UUIDs are repeatable.
+/// machines (KVM, bridges, OVMF, passt, free space) are stood in for, the
+/// connection is fixed whoever runs the tests, and MACs and UUIDs are
+/// repeatable.
 fn base_env(sandbox: &Sandbox) -> BTreeMap<String, String> {
     let firmware = format!(
         "{}:{}",
@@ -51,6 +52,7 @@ fn base_env(sandbox: &Sandbox) -> BTreeMap<String, String> {
         ("QVIRT_PREDICTABLE", "1".into()),
         ("QVIRT_KVM", "usable".into()),
         ("QVIRT_NET", "none".into()),
+        ("QVIRT_PASST", "none".into()),
         ("QVIRT_FIRMWARE", firmware),
         // 1 TiB, whatever the temporary folder's file system has free.
         ("QVIRT_FREE_SPACE", (1u64 << 40).to_string()),

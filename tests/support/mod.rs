@@ -195,9 +195,9 @@ impl World {
 impl Drop for World {
     fn drop(&mut self) {
         // Nothing a test started may outlive it: supervisors first, so they
-        // start nothing new, then every QEMU and swtpm whose command line
-        // names this world's folder (also one started a moment ago, whose
-        // pid no file holds yet).
+        // start nothing new, then every QEMU, swtpm and passt whose command
+        // line names this world's folder (also one started a moment ago,
+        // whose pid no file holds yet).
         let guests = std::fs::read_dir(self.path().join("run"))
             .into_iter()
             .flatten()
