@@ -488,12 +488,7 @@ fn destroy_on_exit_without_a_console_stops_the_guest_at_once() {
         None,
         "forced off as qvirt-install exits"
     );
-    let output = world
-        .qvirt(&["list", "--all", "--json"])
-        .output()
-        .expect("list");
-    let (stdout, _) = expect_code(&output, 0);
-    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+    assert_eq!(world.state_of("brief"), "shut-off");
 }
 
 #[test]
@@ -603,12 +598,7 @@ fn destroy_on_exit_stops_the_guest_when_ctrl_c_ends_the_wait() {
     assert!(stderr.contains("Domain install interrupted."), "{stderr}");
     assert!(!stderr.contains("keeps running"), "{stderr}");
     assert!(!alive(qemu), "forced off as qvirt-install exits: {stderr}");
-    let output = world
-        .qvirt(&["list", "--all", "--json"])
-        .output()
-        .expect("list");
-    let (stdout, _) = expect_code(&output, 0);
-    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+    assert_eq!(world.state_of("gone"), "shut-off");
 }
 
 /// The install rebooting is not the user stopping the guest: it restarts
@@ -630,12 +620,7 @@ fn destroy_on_exit_after_the_wait_stops_the_restarted_guest() {
         std::fs::read_to_string(world.state_dir("twice").join("guest.json")).expect("definition");
     let definition: serde_json::Value = serde_json::from_str(&definition).expect("json");
     assert!(definition["install"].is_null(), "the install phase is over");
-    let output = world
-        .qvirt(&["list", "--all", "--json"])
-        .output()
-        .expect("list");
-    let (stdout, _) = expect_code(&output, 0);
-    assert!(stdout.contains("\"shut-off\""), "{stdout}");
+    assert_eq!(world.state_of("twice"), "shut-off");
 }
 
 /// As virt-install: `--wait` does not hide the console, it only stops

@@ -13,19 +13,6 @@ fn qvirt(world: &World, args: &[&str]) -> (String, String) {
     expect_code(&output, 0)
 }
 
-fn list_json(world: &World) -> Vec<serde_json::Value> {
-    let (stdout, _) = qvirt(world, &["list", "--all", "--json"]);
-    serde_json::from_str(&stdout).expect("list --json is JSON")
-}
-
-fn state_of(world: &World, name: &str) -> String {
-    list_json(world)
-        .iter()
-        .find(|row| row["name"] == name)
-        .map(|row| row["state"].as_str().unwrap_or_default().to_string())
-        .unwrap_or_default()
-}
-
 #[test]
 fn the_whole_life_of_a_guest() {
     let world = World::new();
@@ -36,7 +23,7 @@ fn the_whole_life_of_a_guest() {
         table.contains("life") && table.contains("running"),
         "{table}"
     );
-    let rows = list_json(&world);
+    let rows = world.list_json();
     let row = rows.iter().find(|r| r["name"] == "life").expect("listed");
     assert_eq!(row["state"], "running");
     assert_eq!(row["memory_mib"], 256);
@@ -45,13 +32,13 @@ fn the_whole_life_of_a_guest() {
 
     // Pause and go on; a raw QMP command; the command line; no display.
     qvirt(&world, &["suspend", "life"]);
-    assert_eq!(state_of(&world, "life"), "paused");
+    assert_eq!(world.state_of("life"), "paused");
     // A reset while paused leaves QEMU in prelaunch, which is paused to
     // virsh, and the JSON state stays a string.
     qvirt(&world, &["reset", "life"]);
-    assert_eq!(state_of(&world, "life"), "paused");
+    assert_eq!(world.state_of("life"), "paused");
     qvirt(&world, &["resume", "life"]);
-    assert_eq!(state_of(&world, "life"), "running");
+    assert_eq!(world.state_of("life"), "running");
     let boots = |count: usize| {
         let log = std::fs::read_to_string(world.console_log("life")).unwrap_or_default();
         log.matches("QVIRT-GUEST DONE").count() >= count
@@ -86,19 +73,19 @@ fn the_whole_life_of_a_guest() {
     let (_, said) = qvirt(&world, &["shutdown", "life", "--timeout", "60"]);
     assert!(said.contains("ACPI power button"), "{said}");
     world.wait_for_marker("life", "QVIRT-GUEST POWERBUTTON");
-    assert_eq!(state_of(&world, "life"), "shut-off");
+    assert_eq!(world.state_of("life"), "shut-off");
     assert!(!alive(pid));
 
     qvirt(&world, &["start", "life"]);
     world.wait_until("the boot after start", || boots(3));
-    assert_eq!(state_of(&world, "life"), "running");
+    assert_eq!(world.state_of("life"), "running");
 
     let (_, said) = qvirt(&world, &["destroy", "life"]);
     assert!(said.contains("destroyed"), "{said}");
-    assert_eq!(state_of(&world, "life"), "shut-off");
+    assert_eq!(world.state_of("life"), "shut-off");
 
     qvirt(&world, &["undefine", "life", "--remove-all-storage"]);
-    assert!(list_json(&world).is_empty());
+    assert!(world.list_json().is_empty());
     assert_eq!(
         files_below(world.path()),
         Vec::<String>::new(),
@@ -119,7 +106,7 @@ fn a_guest_that_ignores_the_power_button_is_forced_off() {
     );
     world.wait_for_marker("stubborn", "QVIRT-GUEST POWERBUTTON-IGNORED");
     assert!(!alive(pid), "no QEMU is left");
-    assert_eq!(state_of(&world, "stubborn"), "shut-off");
+    assert_eq!(world.state_of("stubborn"), "shut-off");
 }
 
 #[test]
@@ -130,7 +117,7 @@ fn a_killed_qemu_shows_as_crashed_and_starts_again() {
     kill(pid);
     world.wait_until("QEMU to be gone", || !alive(pid));
     world.wait_until("the supervisor to notice", || {
-        state_of(&world, "victim") == "crashed"
+        world.state_of("victim") == "crashed"
     });
     assert!(
         !world.runtime_dir("victim").join("qemu.pid").exists(),
@@ -139,7 +126,7 @@ fn a_killed_qemu_shows_as_crashed_and_starts_again() {
 
     qvirt(&world, &["start", "victim"]);
     world.wait_until("the guest to run again", || {
-        state_of(&world, "victim") == "running"
+        world.state_of("victim") == "running"
     });
     qvirt(&world, &["destroy", "victim"]);
 }
@@ -196,7 +183,7 @@ fn refusals_are_clear_and_change_nothing() {
         std::fs::read(world.state_dir("busy").join("guest.json")).expect("def"),
         definition
     );
-    assert_eq!(state_of(&world, "busy"), "running");
+    assert_eq!(world.state_of("busy"), "running");
 
     // A reader that goes away early is no failure, and no panic.
     let mut list = world

@@ -120,6 +120,27 @@ impl Drop for Netns {
 }
 
 /// The kernel and initrd of the test guest, with these kernel arguments.
+/// A 256 MiB test guest under TCG, booted directly with `boot` and no
+/// disk, with `extra` options (its network and display).
+fn net_guest<'a>(name: &'a str, boot: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--name",
+        name,
+        "--memory",
+        "256",
+        "--virt-type",
+        "qemu",
+        "--osinfo",
+        "generic",
+        "--disk",
+        "none",
+        "--boot",
+        boot,
+    ];
+    args.extend(extra);
+    args
+}
+
 fn boot(kernel_args: &str) -> String {
     let guest = guest();
     format!(
@@ -129,21 +150,9 @@ fn boot(kernel_args: &str) -> String {
     )
 }
 
-fn row(world: &World, name: &str) -> serde_json::Value {
-    let output = world
-        .qvirt(&["list", "--all", "--json"])
-        .output()
-        .expect("qvirt list");
-    let (stdout, _) = expect_code(&output, 0);
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).expect("json");
-    rows.into_iter()
-        .find(|row| row["name"] == name)
-        .unwrap_or_default()
-}
-
 /// The port of `scheme://127.0.0.1:PORT`, as `qvirt list` shows it.
 fn display_port(world: &World, name: &str, scheme: &str) -> u16 {
-    let display = row(world, name)["display"]
+    let display = world.list_row(name)["display"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -174,27 +183,19 @@ fn bridge_forward_and_vnc() {
     let boot = boot("qvirt.net=1 qvirt.listen=7777");
     let mac = "52:54:00:12:34:56";
     let bridge_nic = format!("bridge=br1,mac={mac}");
-    let args = [
-        "--name",
+    let args = net_guest(
         "netguest",
-        "--memory",
-        "256",
-        "--virt-type",
-        "qemu",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "none",
-        "--boot",
         &boot,
-        "--network",
-        "user,portForward=18080:7777",
-        "--network",
-        &bridge_nic,
-        "--graphics",
-        "vnc,password=vnc-sekrit-42",
-        "--noautoconsole",
-    ];
+        &[
+            "--network",
+            "user,portForward=18080:7777",
+            "--network",
+            &bridge_nic,
+            "--graphics",
+            "vnc,password=vnc-sekrit-42",
+            "--noautoconsole",
+        ],
+    );
     let output = world.install_in(&netns.name, &args).output().expect("run");
     let (_, stderr) = expect_code(&output, 0);
     assert!(stderr.contains("vnc://127.0.0.1:"), "{stderr}");
@@ -260,25 +261,17 @@ fn passt_forwards_and_ends_with_the_guest() {
     netns.route_default("br1");
     let world = World::new();
     let boot = boot("qvirt.net=1 qvirt.listen=7777");
-    let args = [
-        "--name",
+    let args = net_guest(
         "passtguest",
-        "--memory",
-        "256",
-        "--virt-type",
-        "qemu",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "none",
-        "--boot",
         &boot,
-        "--network",
-        "passt,portForward=18090:7777",
-        "--graphics",
-        "none",
-        "--noautoconsole",
-    ];
+        &[
+            "--network",
+            "passt,portForward=18090:7777",
+            "--graphics",
+            "none",
+            "--noautoconsole",
+        ],
+    );
     let output = world.install_in(&netns.name, &args).output().expect("run");
     let (_, stderr) = expect_code(&output, 0);
     assert!(!stderr.contains("user-mode"), "{stderr}");
@@ -323,25 +316,17 @@ fn spice_accepts_a_connection() {
     };
     let world = World::new();
     let boot = boot("");
-    let args = [
-        "--name",
+    let args = net_guest(
         "spiceguest",
-        "--memory",
-        "256",
-        "--virt-type",
-        "qemu",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "none",
-        "--boot",
         &boot,
-        "--network",
-        "none",
-        "--graphics",
-        "spice,password=spice-sekrit-42",
-        "--noautoconsole",
-    ];
+        &[
+            "--network",
+            "none",
+            "--graphics",
+            "spice,password=spice-sekrit-42",
+            "--noautoconsole",
+        ],
+    );
     let output = world.install_in(&netns.name, &args).output().expect("run");
     expect_code(&output, 0);
     world.wait_for_marker("spiceguest", "QVIRT-GUEST DONE");
@@ -507,25 +492,11 @@ fn direct_makes_a_macvtap_and_removes_it() {
     let boot = boot("");
     let mac = "52:54:00:ab:cd:ef";
     let nic = format!("type=direct,source=eth9,source.mode=bridge,mac={mac}");
-    let args = [
-        "--name",
+    let args = net_guest(
         "direct",
-        "--memory",
-        "256",
-        "--virt-type",
-        "qemu",
-        "--osinfo",
-        "generic",
-        "--disk",
-        "none",
-        "--boot",
         &boot,
-        "--network",
-        &nic,
-        "--graphics",
-        "none",
-        "--noautoconsole",
-    ];
+        &["--network", &nic, "--graphics", "none", "--noautoconsole"],
+    );
     let output = world.install_in(&netns.name, &args).output().expect("run");
     expect_code(&output, 0);
     world.wait_for_marker("direct", &format!(" {mac}"));

@@ -103,6 +103,32 @@ impl World {
         command
     }
 
+    /// Every guest's row of `qvirt list --all --json`.
+    pub fn list_json(&self) -> Vec<serde_json::Value> {
+        let output = self
+            .qvirt(&["list", "--all", "--json"])
+            .output()
+            .expect("qvirt list");
+        let (stdout, _) = expect_code(&output, 0);
+        serde_json::from_str(&stdout).expect("list --json is JSON")
+    }
+
+    /// Guest `name`'s row of `qvirt list --all --json`, or null.
+    pub fn list_row(&self, name: &str) -> serde_json::Value {
+        self.list_json()
+            .into_iter()
+            .find(|row| row["name"] == name)
+            .unwrap_or_default()
+    }
+
+    /// Guest `name`'s state as `qvirt list --json` gives it, or "".
+    pub fn state_of(&self, name: &str) -> String {
+        self.list_row(name)["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// `qvirt-install` with this world's environment, inside the network
     /// namespace `netns`; the supervisor and QEMU stay in it.
     pub fn install_in(&self, netns: &str, args: &[&str]) -> Command {
